@@ -1,0 +1,126 @@
+//! The JSON API's one error type, turned into a response in exactly one place. Every
+//! 4xx is logged once with its reason.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::admin::AdminError;
+use crate::auth::AuthError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// A stable machine-readable code, e.g. `notFound`.
+    pub code: &'static str,
+    pub message: String,
+    /// For 401: the realm of the `WWW-Authenticate` challenge. For 429: seconds to wait.
+    pub challenge: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            challenge: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "notFound", message)
+    }
+
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %message, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "serverFail",
+            "internal error; see the server log",
+        )
+    }
+
+    /// The answer to a failed authentication. The reason goes to the log only: the
+    /// client learns nothing about which part was wrong.
+    pub fn from_auth(e: AuthError, realm: &str) -> Self {
+        let unauthorized = |msg: &str| {
+            let mut err = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", msg);
+            err.challenge = Some(realm.to_string());
+            err
+        };
+        match e {
+            AuthError::Missing => unauthorized("authentication required"),
+            AuthError::Malformed(reason) => {
+                tracing::info!(%reason, "401: malformed credentials");
+                unauthorized("malformed Authorization header")
+            }
+            AuthError::Rejected(who) => {
+                tracing::info!(login = %who, "401: wrong credentials");
+                unauthorized("wrong user name or password")
+            }
+            AuthError::Throttled { retry_after } => {
+                tracing::warn!(retry_after = retry_after.as_secs(), "429: login throttled");
+                let mut err = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "tooManyFailedLogins",
+                    "too many failed logins; wait before trying again",
+                );
+                err.retry_after = Some(retry_after.as_secs().max(1));
+                err
+            }
+            AuthError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Store(e) => ApiError::internal(e),
+            AdminError::CredentialTaken(..) => {
+                ApiError::new(StatusCode::CONFLICT, "alreadyExists", e.to_string())
+            }
+            AdminError::NoSuchCredential(..)
+            | AdminError::NoSuchUser(..)
+            | AdminError::NoSuchDomain(_) => ApiError::not_found(e.to_string()),
+            e => ApiError::new(StatusCode::BAD_REQUEST, "invalidArguments", e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_client_error()
+            && self.status != StatusCode::UNAUTHORIZED
+            && self.status != StatusCode::TOO_MANY_REQUESTS
+        {
+            // 401 and 429 were logged with their reason where they were decided.
+            tracing::info!(status = self.status.as_u16(), code = self.code, reason = %self.message, "client error");
+        }
+        let body = serde_json::json!({ "error": self.code, "message": self.message });
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if let Some(realm) = &self.challenge {
+            let value = format!(
+                "Basic realm=\"{}\", charset=\"UTF-8\"",
+                realm.replace('"', "")
+            );
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}

@@ -1,0 +1,11 @@
+//! Domus: a groupware sync server hosting many fully partitioned domains, each in its own
+//! SQLite file. See `docs/ARCHITECTURE.md` for the map.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod names;
+pub mod store;
