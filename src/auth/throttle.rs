@@ -38,9 +38,11 @@ impl Throttle {
         let buckets = self.buckets.lock().ok()?;
         let &(level, since) = buckets.get(key)?;
         let level = self.level(level, since, now);
-        (level >= self.limit).then(|| {
-            Duration::from_secs_f64((level - self.limit + 1.0) / self.rate)
-                .max(Duration::from_secs(1))
+        // Blocked once `limit` failures are in the bucket (the hair drained since then
+        // must not let the next guess through), until one failure's worth has drained.
+        let threshold = self.limit - 1.0;
+        (level > threshold).then(|| {
+            Duration::from_secs_f64((level - threshold) / self.rate).max(Duration::from_secs(1))
         })
     }
 
