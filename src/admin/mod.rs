@@ -55,7 +55,7 @@ pub enum AdminError {
     },
     #[error("{0} has no {1} named {2}; list them with `domus {1} list {0}`")]
     NoSuchCredential(String, &'static str, String),
-    #[error("{0} already has a {1} named {2}; pick another name, or revoke the old one first")]
+    #[error("{0} already has an {1} named {2}; pick another name, or revoke the old one first")]
     CredentialTaken(String, &'static str, String),
     #[error("the name must be 1 to 64 characters without control characters")]
     BadCredentialName,
@@ -295,7 +295,10 @@ pub fn create_credential(
     auth::issue_credential(&db, &account.id, kind, name).map_err(|e| match e {
         StoreError::Conflict(_) => AdminError::CredentialTaken(
             account.primary_address.clone(),
-            kind_word(kind),
+            match kind {
+                CredentialKind::AppPassword => "app password",
+                CredentialKind::Token => "API token",
+            },
             name.into(),
         ),
         e => e.into(),

@@ -21,6 +21,8 @@ pub struct Verified {
     pub domain_id: DomainId,
     pub account_id: AccountId,
     pub cred_serial: i64,
+    /// Whether the secret was the account password or an app password.
+    pub method: super::LoginMethod,
 }
 
 pub struct CredentialCache {
@@ -92,6 +94,7 @@ mod tests {
                 domain_id: DomainId::generate(),
                 account_id: AccountId::generate(),
                 cred_serial: 1,
+                method: crate::auth::LoginMethod::Password,
             },
         );
         assert!(c.get(&fp).is_some());

@@ -195,7 +195,7 @@ impl Authenticator {
                 && hit.account_id == login.account_id
                 && hit.cred_serial == login.cred_serial
             {
-                return Ok(principal(LoginMethod::Password));
+                return Ok(principal(hit.method));
             }
             self.cache.remove(&fp);
         }
@@ -226,6 +226,7 @@ impl Authenticator {
                 domain_id: route.domain_id.clone(),
                 account_id: login.account_id.clone(),
                 cred_serial: login.cred_serial,
+                method,
             },
         );
         Ok(principal(method))
