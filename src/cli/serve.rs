@@ -57,6 +57,8 @@ pub fn run(args: ServeArgs, data: Option<PathBuf>) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Checked before anything touches the data folder.
+    let tls = config.tls.as_ref().map(http::tls::acceptor).transpose()?;
     let data = config.data.clone();
     let store_config = config.storage.store_config();
     let store = tokio::task::spawn_blocking(move || Store::open(&data, store_config))
@@ -69,7 +71,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         None
     };
-    let tls = config.tls.as_ref().map(http::tls::acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| {

@@ -33,6 +33,17 @@ impl Server {
         s
     }
 
+    /// A server on a fresh data folder with this configuration file.
+    pub fn start_with_config(toml: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let config = dir.path().join("domus.toml");
+        std::fs::write(&config, toml).expect("write config");
+        let mut s = Server::start_in(&data, &["--config", config.to_str().expect("utf-8 path")]);
+        s._dir = Some(dir);
+        s
+    }
+
     /// A server on `data` (created if missing), with extra `serve` arguments.
     pub fn start_in(data: &Path, extra: &[&str]) -> Server {
         std::fs::create_dir_all(data).expect("data dir");
