@@ -430,23 +430,20 @@ impl DomainRead<'_> {
         Ok(out)
     }
 
-    /// Addresses whose name part is `name` (an alias being removed, say).
+    /// Addresses whose name part is `name` (an alias being removed, say), each with
+    /// whether it is its account's primary address. A full scan: used by admin only.
     pub fn addresses_in(&self, name: &str) -> Result<Vec<(String, bool)>> {
-        let pattern = format!("%@{}", name.replace('%', "").replace('_', ""));
         let mut stmt = self.c.prepare(
             "SELECT x.address, x.address = a.primary_address FROM address x
-             JOIN account a ON a.id = x.account_id WHERE x.address LIKE ?1",
+             JOIN account a ON a.id = x.account_id
+             WHERE substr(x.address, instr(x.address, '@') + 1) = ?1",
         )?;
         let rows = stmt
-            .query_map([pattern], |r| {
+            .query_map([name], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        // LIKE is case-insensitive and '_' was dropped; keep exact matches only.
-        Ok(rows
-            .into_iter()
-            .filter(|(a, _)| a.rsplit_once('@').map(|(_, n)| n) == Some(name))
-            .collect())
+        Ok(rows)
     }
 
     pub fn credentials(
