@@ -379,4 +379,14 @@ fn unknown_paths_get_a_json_404() {
     let r = client().get(s.url("/no/such/thing")).send().unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(r.json::<Value>().unwrap()["error"], "notFound");
+    let r = client().put(s.url("/api/v1/me")).body("x").send().unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // Both refusals are explained in the log, once each.
+    let log = s.log();
+    assert_eq!(
+        log.matches("nothing here: /no/such/thing").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(log.matches("status=405").count(), 1, "{log}");
 }

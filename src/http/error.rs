@@ -8,6 +8,30 @@ use crate::admin::AdminError;
 use crate::auth::AuthError;
 use crate::store::StoreError;
 
+/// Marks a response whose error was already logged with its reason, so
+/// [`log_unexplained_errors`] does not log it again.
+#[derive(Debug, Clone, Copy)]
+pub struct ReasonLogged;
+
+/// Logs every 4xx/5xx that no handler explained (405 from the router, 413 from the body
+/// limit, ...), with method and path but never the query string, which may carry tokens.
+pub async fn log_unexplained_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if (status.is_client_error() || status.is_server_error())
+        && resp.extensions().get::<ReasonLogged>().is_none()
+    {
+        let reason = status.canonical_reason().unwrap_or("error");
+        tracing::info!(status = status.as_u16(), %method, %path, reason, "client error");
+    }
+    resp
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -52,7 +76,11 @@ impl ApiError {
             err
         };
         match e {
-            AuthError::Missing => unauthorized("authentication required"),
+            AuthError::Missing => {
+                // Every client's first request: routine, so only at debug level.
+                tracing::debug!("401: no credentials; challenge sent");
+                unauthorized("authentication required")
+            }
             AuthError::Malformed(reason) => {
                 tracing::info!(%reason, "401: malformed credentials");
                 unauthorized("malformed Authorization header")
@@ -108,6 +136,7 @@ impl IntoResponse for ApiError {
         }
         let body = serde_json::json!({ "error": self.code, "message": self.message });
         let mut resp = (self.status, axum::Json(body)).into_response();
+        resp.extensions_mut().insert(ReasonLogged);
         if let Some(realm) = &self.challenge {
             let value = format!(
                 "Basic realm=\"{}\", charset=\"UTF-8\"",

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/me/tokens/{name}", delete(api::revoke_token))
         .fallback(api::not_found)
         .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(axum::middleware::from_fn(error::log_unexplained_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
