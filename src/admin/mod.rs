@@ -175,7 +175,7 @@ pub fn remove_alias(store: &Store, domain: &str, alias: &str) -> Result<DomainRe
         for (address, _) in &in_alias {
             w.remove_address(address)?;
         }
-        Ok(())
+        Ok::<_, StoreError>(())
     })?;
     main_domain(store, &d.name)
 }

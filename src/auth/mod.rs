@@ -253,7 +253,7 @@ impl Authenticator {
         let db = self.store.domain_async(&domain_id).await?;
         let hash = secret::secret_hash(token);
         let found = db
-            .read_async(move |r| {
+            .read_async(move |r| -> Result<_, StoreError> {
                 let Some((account, cred)) = r.credential_owner(CredentialKind::Token, &hash)?
                 else {
                     return Ok(None);

@@ -88,17 +88,24 @@ impl Db {
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot). Blocking.
-    pub(crate) fn read_conn<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+    /// Generic over the error type so that a protocol can run its own checks inside the
+    /// snapshot and fail with its own error.
+    pub(crate) fn read_conn<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, E>,
+    ) -> Result<R, E> {
         let pooled = self.readers.lock().map_err(poisoned)?.pop();
         let mut conn = match pooled {
             Some(c) => c,
             None => open_connection(&self.path, &self.config, false)?,
         };
         let out = {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .map_err(StoreError::from)?;
             let out = f(&tx);
             // A read transaction has nothing to keep; ending it releases the snapshot.
-            tx.finish()?;
+            tx.finish().map_err(StoreError::from)?;
             out
         };
         let mut readers = self.readers.lock().map_err(poisoned)?;
@@ -110,11 +117,16 @@ impl Db {
 
     /// Runs `f` in one immediate write transaction, committed only if `f` returns `Ok`.
     /// Checks and the write they guard therefore share one transaction. Blocking.
-    pub(crate) fn write_conn<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+    pub(crate) fn write_conn<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, E>,
+    ) -> Result<R, E> {
         let mut conn = self.writer.lock().map_err(poisoned)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
         let out = f(&tx)?;
-        tx.commit()?;
+        tx.commit().map_err(StoreError::from)?;
         Ok(out)
     }
 
@@ -123,7 +135,7 @@ impl Db {
         self.read_conn(|c| {
             let mut stmt = c.prepare("PRAGMA integrity_check")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            Ok::<_, StoreError>(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
 }

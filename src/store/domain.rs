@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::db::{Db, blocking, is_unique_violation};
+use super::db::{Db, is_unique_violation};
 use super::migrate::Migration;
 use super::{AccountId, CredentialId, DomainId, Result, StoreConfig, StoreError, now_unix};
 
@@ -195,7 +195,7 @@ impl DomainDb {
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('domain_id', ?1)",
                     [id.as_str()],
                 )?;
-                Ok(())
+                Ok::<_, StoreError>(())
             })?;
         }
         Ok(this)
@@ -217,13 +217,20 @@ impl DomainDb {
         self.last_used.load(Ordering::Relaxed)
     }
 
-    /// Runs `f` on one read snapshot. Blocking.
-    pub fn read<R>(&self, f: impl FnOnce(&DomainRead<'_>) -> Result<R>) -> Result<R> {
+    /// Runs `f` on one read snapshot. Blocking. `E` lets protocol code fail with its own
+    /// error type from inside the snapshot.
+    pub fn read<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&DomainRead<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         self.db.read_conn(|c| f(&DomainRead { c }))
     }
 
-    /// Runs `f` in one write transaction. Blocking.
-    pub fn write<R>(&self, f: impl FnOnce(&DomainWrite<'_>) -> Result<R>) -> Result<R> {
+    /// Runs `f` in one write transaction, committed only if it returns `Ok`. Blocking.
+    pub fn write<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&DomainWrite<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         self.db.write_conn(|c| {
             f(&DomainWrite {
                 r: DomainRead { c },
@@ -233,21 +240,31 @@ impl DomainDb {
     }
 
     /// [`Self::read`] off the async runtime.
-    pub async fn read_async<R: Send + 'static>(
+    pub async fn read_async<R: Send + 'static, E: From<StoreError> + Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&DomainRead<'_>) -> Result<R> + Send + 'static,
-    ) -> Result<R> {
+        f: impl FnOnce(&DomainRead<'_>) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E> {
         let this = self.clone();
-        blocking(move || this.read(f)).await
+        run_blocking(move || this.read(f)).await
     }
 
     /// [`Self::write`] off the async runtime.
-    pub async fn write_async<R: Send + 'static>(
+    pub async fn write_async<R: Send + 'static, E: From<StoreError> + Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&DomainWrite<'_>) -> Result<R> + Send + 'static,
-    ) -> Result<R> {
+        f: impl FnOnce(&DomainWrite<'_>) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E> {
         let this = self.clone();
-        blocking(move || this.write(f)).await
+        run_blocking(move || this.write(f)).await
+    }
+}
+
+/// Runs blocking work on tokio's blocking pool, with the caller's error type.
+async fn run_blocking<R: Send + 'static, E: From<StoreError> + Send + 'static>(
+    f: impl FnOnce() -> Result<R, E> + Send + 'static,
+) -> Result<R, E> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(StoreError::Task(e.to_string()).into()),
     }
 }
 
@@ -700,7 +717,7 @@ mod tests {
             .write(|w| {
                 let id = w.create_account("a@x.test", "A", "h")?;
                 w.add_address(&id, "a@y.test")?;
-                Ok(id)
+                Ok::<_, StoreError>(id)
             })
             .unwrap();
         let after = db.read(|r| r.modseq()).unwrap();
