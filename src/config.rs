@@ -75,8 +75,10 @@ impl StorageSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpSection {
-    /// Largest request body accepted by the JSON API, in bytes.
+    /// Largest request body accepted by the JSON API and for XML in WebDAV, in bytes.
     pub max_body_bytes: usize,
+    /// Largest file a WebDAV PUT may upload, in bytes.
+    pub max_upload_bytes: usize,
     /// Time a client has to send its request headers, in seconds.
     pub header_timeout_secs: u64,
     /// Time in-flight requests get to finish at shutdown, in seconds.
@@ -87,6 +89,7 @@ impl Default for HttpSection {
     fn default() -> Self {
         HttpSection {
             max_body_bytes: 1 << 20,
+            max_upload_bytes: 100 << 20,
             header_timeout_secs: 30,
             shutdown_grace_secs: 30,
         }

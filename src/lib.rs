@@ -6,6 +6,8 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod dav;
 pub mod http;
 pub mod names;
 pub mod store;
+pub mod timefmt;

@@ -154,18 +154,7 @@ fn credential_json(c: &Credential) -> serde_json::Value {
 }
 
 fn date(unix: i64) -> String {
-    // Days since the epoch to a civil date (Howard Hinnant's algorithm), no time crate needed.
-    let days = unix.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    crate::timefmt::date(unix)
 }
 
 pub fn domain(cmd: DomainCmd, data: &Path) -> anyhow::Result<()> {
@@ -372,14 +361,4 @@ pub fn credential(cmd: CredentialCmd, data: &Path, kind: CredentialKind) -> anyh
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn civil_dates() {
-        assert_eq!(super::date(0), "1970-01-01");
-        assert_eq!(super::date(1_795_564_800), "2026-11-25");
-        assert_eq!(super::date(951_782_400), "2000-02-29");
-    }
 }

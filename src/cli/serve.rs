@@ -93,6 +93,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         auth,
         config: config.clone(),
+        locks: Default::default(),
     };
     let closer = tokio::spawn(close_idle_domains(store.clone()));
     tracing::info!(listen = %local, data = %config.data.display(), tls = tls.is_some(), "domus started");

@@ -18,7 +18,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::store::Store;
 
-pub use error::ApiError;
+pub use error::{ApiError, ReasonLogged};
 pub use extract::Authenticated;
 
 /// What every handler can reach.
@@ -27,11 +27,17 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub auth: Arc<Authenticator>,
     pub config: Arc<Config>,
+    /// WebDAV locks (in memory, per process).
+    pub locks: Arc<crate::dav::locks::LockTable>,
 }
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.http.max_body_bytes;
-    Router::new()
+    let max_upload = state.config.http.max_upload_bytes.max(max_body);
+    // DAV carries file uploads: its own, larger body limit; XML bodies are held to
+    // `max_body_bytes` inside the engine.
+    let dav = crate::dav::router().layer(RequestBodyLimitLayer::new(max_upload));
+    let api = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/v1/me", get(api::me))
         .route(
@@ -47,8 +53,11 @@ pub fn router(state: AppState) -> Router {
             get(api::list_tokens).post(api::create_token),
         )
         .route("/api/v1/me/tokens/{name}", delete(api::revoke_token))
+        .layer(RequestBodyLimitLayer::new(max_body));
+    Router::new()
+        .merge(api)
+        .merge(dav)
         .fallback(api::not_found)
-        .layer(RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::from_fn(error::log_unexplained_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -19,7 +19,8 @@ use super::db::{Db, is_unique_violation};
 use super::migrate::Migration;
 use super::{AccountId, CredentialId, DomainId, Result, StoreConfig, StoreError, now_unix};
 
-const MIGRATIONS: &[Migration] = &[r#"
+const MIGRATIONS: &[Migration] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -74,7 +75,38 @@ CREATE TABLE credential (
     last_used_at INTEGER,
     UNIQUE (account_id, kind, name)
 ) STRICT;
-"#];
+"#,
+    r#"
+-- The WebDAV file space of each account (`/dav/files/<address>/`): collections and
+-- resources addressed by their decoded path relative to the space's root ('' is the
+-- root itself, 'a/b' a member of 'a').
+CREATE TABLE dav_file (
+    id            INTEGER PRIMARY KEY,
+    account_id    TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    path          TEXT NOT NULL,
+    parent        TEXT NOT NULL,       -- the parent's path ('' for top-level members)
+    is_collection INTEGER NOT NULL,
+    content_type  TEXT NOT NULL DEFAULT '',
+    body          BLOB,                -- NULL for collections
+    size          INTEGER NOT NULL DEFAULT 0,
+    etag          TEXT NOT NULL,       -- strong, quoted
+    created_at    INTEGER NOT NULL,
+    modified_at   INTEGER NOT NULL,
+    UNIQUE (account_id, path)
+) STRICT;
+CREATE INDEX dav_file_members ON dav_file (account_id, parent);
+
+-- Dead properties (RFC 4918 §4), stored as the element the client sent, made
+-- self-contained (its namespace declarations included), so it is returned verbatim.
+CREATE TABLE dav_file_property (
+    file_id INTEGER NOT NULL REFERENCES dav_file(id) ON DELETE CASCADE,
+    ns      TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    xml     TEXT NOT NULL,
+    PRIMARY KEY (file_id, ns, name)
+) STRICT;
+"#,
+];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -296,6 +328,11 @@ fn conflict_on_unique(what: &str) -> impl FnOnce(rusqlite::Error) -> StoreError 
 }
 
 impl DomainRead<'_> {
+    /// The connection, for sibling modules of the store that add their own operations.
+    pub(super) fn conn(&self) -> &Connection {
+        self.c
+    }
+
     pub fn modseq(&self) -> Result<Modseq> {
         Ok(Modseq(self.c.query_row(
             "SELECT value FROM counter WHERE name = 'modseq'",

@@ -18,6 +18,7 @@
 
 mod db;
 pub mod domain;
+pub mod files;
 mod ids;
 mod migrate;
 mod pool;

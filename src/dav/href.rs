@@ -1,0 +1,109 @@
+//! Paths and hrefs of the DAV URL space.
+//!
+//! Request paths are split into segments, each percent-decoded once; segments that could
+//! escape their collection (`.`, `..`, an encoded `/`, NUL) are refused. Hrefs in
+//! responses are built from decoded segments with one canonical encoding: unreserved
+//! characters and `@` stay as they are (user ids are e-mail addresses; clients.md #15),
+//! everything else is percent-encoded. Input with `%40` or `@` is accepted alike.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+/// Characters encoded in an href segment: all but unreserved (RFC 3986 §2.3) and `@`.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'@');
+
+/// Longest request path accepted.
+pub const MAX_PATH_LEN: usize = 4096;
+/// Most segments in a request path.
+const MAX_SEGMENTS: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("the path is longer than {MAX_PATH_LEN} bytes or deeper than {MAX_SEGMENTS} segments")]
+    TooLong,
+    #[error("the path segment {0:?} is not allowed")]
+    BadSegment(String),
+    #[error("the path is not valid UTF-8 once decoded")]
+    NotUtf8,
+}
+
+/// A decoded request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedPath {
+    pub segments: Vec<String>,
+    /// The request path ended with `/`.
+    pub trailing_slash: bool,
+}
+
+pub fn decode(raw: &str) -> Result<DecodedPath, PathError> {
+    if raw.len() > MAX_PATH_LEN {
+        return Err(PathError::TooLong);
+    }
+    let trailing_slash = raw.ends_with('/');
+    let mut segments = Vec::new();
+    for seg in raw.split('/').filter(|s| !s.is_empty()) {
+        let decoded = percent_decode_str(seg)
+            .decode_utf8()
+            .map_err(|_| PathError::NotUtf8)?;
+        if decoded == "." || decoded == ".." || decoded.contains('/') || decoded.contains('\0') {
+            return Err(PathError::BadSegment(decoded.into_owned()));
+        }
+        segments.push(decoded.into_owned());
+        if segments.len() > MAX_SEGMENTS {
+            return Err(PathError::TooLong);
+        }
+    }
+    Ok(DecodedPath {
+        segments,
+        trailing_slash,
+    })
+}
+
+/// Encodes one segment for an href.
+pub fn encode_segment(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// Encodes a relative path (`a/b c`) segment by segment (`a/b%20c`).
+pub fn encode_path(path: &str) -> String {
+    path.split('/')
+        .map(encode_segment)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_once_and_refuses_escapes() {
+        let p = decode("/dav/files/alice%40a.test/My%20Docs/").unwrap();
+        assert_eq!(p.segments, ["dav", "files", "alice@a.test", "My Docs"]);
+        assert!(p.trailing_slash);
+        assert_eq!(decode("/a/%252e").unwrap().segments, ["a", "%2e"]);
+        for bad in ["/a/..", "/a/%2e%2e/b", "/a/x%2Fy", "/a/%00", "/a/."] {
+            assert!(
+                matches!(decode(bad), Err(PathError::BadSegment(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(decode("/a/%ff"), Err(PathError::NotUtf8));
+        assert_eq!(decode(&"/a".repeat(100)), Err(PathError::TooLong));
+    }
+
+    #[test]
+    fn encodes_canonically() {
+        assert_eq!(encode_segment("alice@a.test"), "alice@a.test");
+        assert_eq!(
+            encode_path("My Docs/r\u{e9}sum\u{e9}.txt"),
+            "My%20Docs/r%C3%A9sum%C3%A9.txt"
+        );
+        let round = decode(&format!("/{}", encode_path("a b/c%d/e#f?"))).unwrap();
+        assert_eq!(round.segments, ["a b", "c%d", "e#f?"]);
+    }
+}

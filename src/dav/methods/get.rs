@@ -1,0 +1,91 @@
+//! GET and HEAD (RFC 4918 §9.4, RFC 9110 §9.3.1): a resource's body, or a plain listing
+//! of a collection.
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::dav::{Ctx, DavError};
+use crate::timefmt;
+
+pub async fn get(ctx: Ctx, head: bool) -> Result<Response, DavError> {
+    let (account, path) = (ctx.account.clone(), ctx.path.clone());
+    let found = ctx
+        .db
+        .read_async(move |r| -> Result<_, DavError> {
+            let Some(node) = r.file_node(&account, &path)? else {
+                return Ok(None);
+            };
+            let body = if node.is_collection {
+                let members = r.file_members(&account, &path)?;
+                Err(members)
+            } else {
+                Ok(if head {
+                    Vec::new()
+                } else {
+                    r.file_body(&account, &path)?.unwrap_or_default()
+                })
+            };
+            Ok(Some((node, body)))
+        })
+        .await?;
+    let Some((node, body)) = found else {
+        return Err(DavError::not_found(format!("nothing at /{}", ctx.path)));
+    };
+    if let Some(inm) = ctx.header(header::IF_NONE_MATCH)
+        && (inm.trim() == "*" || inm.split(',').any(|t| t.trim() == node.etag))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, node.etag)]).into_response());
+    }
+    if let Some(im) = ctx.header(header::IF_MATCH)
+        && im.trim() != "*"
+        && !im.split(',').any(|t| t.trim() == node.etag)
+    {
+        return Err(DavError::status(
+            StatusCode::PRECONDITION_FAILED,
+            "If-Match does not match",
+        ));
+    }
+    match body {
+        Ok(bytes) => {
+            let len = node.size.to_string();
+            let ctype = if node.content_type.is_empty() {
+                "application/octet-stream".to_string()
+            } else {
+                node.content_type.clone()
+            };
+            let headers = [
+                (header::CONTENT_TYPE, ctype),
+                (header::ETAG, node.etag.clone()),
+                (header::LAST_MODIFIED, timefmt::http_date(node.modified_at)),
+                (header::CONTENT_LENGTH, len),
+            ];
+            Ok((StatusCode::OK, headers, Body::from(bytes)).into_response())
+        }
+        Err(members) => {
+            let mut html = String::from(
+                "<!DOCTYPE html>\n<meta charset=\"utf-8\"><title>Index</title>\n<ul>\n",
+            );
+            for m in &members {
+                let name = m.path.rsplit('/').next().unwrap_or(&m.path);
+                let href = ctx.href(&m.path, m.is_collection);
+                let shown = quick_xml::escape::escape(name);
+                html.push_str(&format!(
+                    "<li><a href=\"{href}\">{shown}{}</a></li>\n",
+                    if m.is_collection { "/" } else { "" }
+                ));
+            }
+            html.push_str("</ul>\n");
+            let body = if head { String::new() } else { html };
+            Ok((
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+                    (header::ETAG, node.etag),
+                ],
+                body,
+            )
+                .into_response())
+        }
+    }
+}

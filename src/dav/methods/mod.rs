@@ -1,0 +1,100 @@
+//! One file per method. Each reads like the RFC 4918 section it cites.
+
+mod copymove;
+mod delete;
+mod get;
+mod lock;
+mod mkcol;
+mod propfind;
+mod proppatch;
+mod put;
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::xml::{self, Element};
+use super::{ALLOW, Ctx, DavError, bytes_body};
+
+pub async fn dispatch(ctx: Ctx, body: Body) -> Result<Response, DavError> {
+    match ctx.method.as_str() {
+        "GET" => get::get(ctx, false).await,
+        "HEAD" => get::get(ctx, true).await,
+        "PUT" => put::put(ctx, body).await,
+        "DELETE" => delete::delete(ctx).await,
+        "MKCOL" => mkcol::mkcol(ctx, body).await,
+        "PROPFIND" => propfind::propfind(ctx, body).await,
+        "PROPPATCH" => proppatch::proppatch(ctx, body).await,
+        "COPY" => copymove::copy_or_move(ctx, false).await,
+        "MOVE" => copymove::copy_or_move(ctx, true).await,
+        "LOCK" => lock::lock(ctx, body).await,
+        "UNLOCK" => lock::unlock(ctx).await,
+        other => {
+            tracing::info!(
+                method = other,
+                "405: method not supported by the DAV engine"
+            );
+            let mut resp =
+                (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response();
+            resp.extensions_mut().insert(crate::http::ReasonLogged);
+            Ok(resp)
+        }
+    }
+}
+
+/// `HTTP/1.1 200 OK`, as `DAV:status` wants it.
+pub fn status_line(s: StatusCode) -> String {
+    format!(
+        "HTTP/1.1 {} {}",
+        s.as_u16(),
+        s.canonical_reason().unwrap_or("")
+    )
+}
+
+/// A 207 Multi-Status response.
+pub fn multistatus(xml: String) -> Response {
+    (
+        StatusCode::MULTI_STATUS,
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
+}
+
+/// Reads an XML request body; `None` when the body is empty.
+pub async fn read_xml(
+    ctx: &Ctx,
+    body: Body,
+) -> Result<Option<(bytes_body::Bytes, Element)>, DavError> {
+    let bytes = bytes_body::read(body, ctx.state.config.http.max_body_bytes).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let root = xml::parse(&bytes)?;
+    Ok(Some((bytes, root)))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    Zero,
+    One,
+    Infinity,
+}
+
+/// The `Depth` header (RFC 4918 §10.2), with the method's default when absent.
+pub fn depth(ctx: &Ctx, default: Depth) -> Result<Depth, DavError> {
+    match ctx.header("depth").map(str::trim) {
+        None => Ok(default),
+        Some("0") => Ok(Depth::Zero),
+        Some("1") => Ok(Depth::One),
+        Some(v) if v.eq_ignore_ascii_case("infinity") => Ok(Depth::Infinity),
+        Some(v) => Err(DavError::bad_request(format!(
+            "Depth: {v} is not 0, 1 or infinity"
+        ))),
+    }
+}
+
+/// The parent path of a space path.
+pub fn parent(path: &str) -> &str {
+    crate::store::files::parent_of(path)
+}

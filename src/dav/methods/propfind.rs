@@ -1,0 +1,182 @@
+//! PROPFIND (RFC 4918 §9.1): properties of a resource and, with `Depth: 1`, of its
+//! members. Names and etags come from index rows; no resource body is read.
+//! `Prefer: return-minimal` and `Brief: t` (RFC 8144) drop the 404 propstat.
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::{Depth, depth, multistatus, read_xml, status_line};
+use crate::dav::props::{self, FILE_PROPS, PropEnv};
+use crate::dav::xml::{DAV, Element, Name, XmlOut};
+use crate::dav::{Ctx, DavError};
+use crate::store::files::{DeadProperty, FileNode};
+
+enum Wanted {
+    /// `allprop`, with the `include` element's extra names.
+    All(Vec<Name>),
+    Names,
+    Some(Vec<Name>),
+}
+
+fn names_in(prop: &Element) -> Vec<Name> {
+    prop.elements().map(|e| e.name.clone()).collect()
+}
+
+fn parse(root: Option<&Element>) -> Result<Wanted, DavError> {
+    // §9.1: an empty body means allprop.
+    let Some(root) = root else {
+        return Ok(Wanted::All(Vec::new()));
+    };
+    if !root.name.is_dav("propfind") {
+        return Err(DavError::bad_request(format!(
+            "expected DAV:propfind, found {}",
+            root.name
+        )));
+    }
+    if root.child(DAV, "propname").is_some() {
+        return Ok(Wanted::Names);
+    }
+    if root.child(DAV, "allprop").is_some() {
+        let include = root.child(DAV, "include").map(names_in).unwrap_or_default();
+        return Ok(Wanted::All(include));
+    }
+    match root.child(DAV, "prop") {
+        Some(prop) => Ok(Wanted::Some(names_in(prop))),
+        None => Err(DavError::bad_request(
+            "DAV:propfind needs prop, allprop or propname",
+        )),
+    }
+}
+
+/// True when the client asked for a minimal answer (RFC 8144 §2.1, and Apple's `Brief`).
+fn minimal(ctx: &Ctx) -> bool {
+    ctx.headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+        })
+        || ctx
+            .header("brief")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("t"))
+}
+
+pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
+    let depth = depth(&ctx, Depth::Infinity)?;
+    if depth == Depth::Infinity {
+        return Err(DavError::condition(
+            StatusCode::FORBIDDEN,
+            "propfind-finite-depth",
+            "Depth: infinity is not served; use 0 or 1",
+        ));
+    }
+    let parsed = read_xml(&ctx, body).await?;
+    let wanted = parse(parsed.as_ref().map(|(_, root)| root))?;
+    let (account, path) = (ctx.account.clone(), ctx.path.clone());
+    let nodes: Vec<(FileNode, Vec<DeadProperty>)> = ctx
+        .db
+        .read_async(move |r| -> Result<_, DavError> {
+            let Some(node) = r.file_node(&account, &path)? else {
+                return Ok(Vec::new());
+            };
+            let mut nodes = vec![node.clone()];
+            if depth == Depth::One && node.is_collection {
+                nodes.extend(r.file_members(&account, &path)?);
+            }
+            nodes
+                .into_iter()
+                .map(|n| {
+                    let dead = r.file_properties(&account, &n.path)?;
+                    Ok((n, dead))
+                })
+                .collect()
+        })
+        .await?;
+    if nodes.is_empty() {
+        return Err(DavError::not_found(format!("nothing at /{}", ctx.path)));
+    }
+    let minimal = minimal(&ctx);
+    let mut out = XmlOut::new();
+    out.open(&Name::dav("multistatus"));
+    for (node, dead) in &nodes {
+        let locks = ctx
+            .state
+            .locks
+            .covering(&ctx.domain, &ctx.lock_key(&node.path));
+        let env = PropEnv {
+            ctx: &ctx,
+            node,
+            locks: &locks,
+        };
+        let mut found = XmlOut::fragment();
+        let mut missing = XmlOut::fragment();
+        match &wanted {
+            Wanted::Names => {
+                for p in FILE_PROPS {
+                    let mut scratch = XmlOut::fragment();
+                    if (p.write)(&env, &mut scratch) {
+                        found.empty(&p.name());
+                    }
+                }
+                for d in dead {
+                    found.empty(&Name::new(&d.ns, &d.name));
+                }
+            }
+            Wanted::All(include) => {
+                for p in FILE_PROPS.iter().filter(|p| p.allprop) {
+                    (p.write)(&env, &mut found);
+                }
+                for d in dead {
+                    found.raw(&d.xml);
+                }
+                for name in include {
+                    if let Some(p) = props::find(name).filter(|p| !p.allprop) {
+                        (p.write)(&env, &mut found);
+                    }
+                }
+            }
+            Wanted::Some(names) => {
+                for name in names {
+                    let done = match props::find(name) {
+                        Some(p) => (p.write)(&env, &mut found),
+                        None => match dead
+                            .iter()
+                            .find(|d| d.ns == name.ns && d.name == name.local)
+                        {
+                            Some(d) => {
+                                found.raw(&d.xml);
+                                true
+                            }
+                            None => false,
+                        },
+                    };
+                    if !done {
+                        missing.empty(name);
+                    }
+                }
+            }
+        }
+        out.open(&Name::dav("response"));
+        out.text_element(
+            &Name::dav("href"),
+            &ctx.href(&node.path, node.is_collection),
+        );
+        if !found.is_empty() || missing.is_empty() {
+            out.open(&Name::dav("propstat"));
+            out.open(&Name::dav("prop")).raw(&found.finish()).close();
+            out.text_element(&Name::dav("status"), &status_line(StatusCode::OK));
+            out.close();
+        }
+        if !missing.is_empty() && !minimal {
+            out.open(&Name::dav("propstat"));
+            out.open(&Name::dav("prop")).raw(&missing.finish()).close();
+            out.text_element(&Name::dav("status"), &status_line(StatusCode::NOT_FOUND));
+            out.close();
+        }
+        out.close();
+    }
+    Ok(multistatus(out.finish()))
+}

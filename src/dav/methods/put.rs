@@ -1,0 +1,74 @@
+//! PUT (RFC 4918 §9.7, RFC 9110 §9.3.4): stores a resource in an existing collection.
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::parent;
+use crate::dav::{Ctx, DavError, bytes_body};
+use crate::store::StoreError;
+
+pub async fn put(ctx: Ctx, body: Body) -> Result<Response, DavError> {
+    if ctx.path.is_empty() || ctx.trailing_slash {
+        return Err(DavError::status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "PUT to a collection",
+        ));
+    }
+    ctx.check_if().await?;
+    // A new member changes its parent's membership: a lock on the parent protects it.
+    ctx.check_locks(&ctx.path, false)?;
+    ctx.check_locks(parent(&ctx.path), false)?;
+    let bytes = bytes_body::read(body, ctx.state.config.http.max_upload_bytes).await?;
+    let content_type = ctx
+        .header(header::CONTENT_TYPE)
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let if_match = ctx.header(header::IF_MATCH).map(str::to_string);
+    let if_none_match = ctx.header(header::IF_NONE_MATCH).map(str::to_string);
+    let (account, path) = (ctx.account.clone(), ctx.path.clone());
+    let (node, created) = ctx
+        .db
+        .write_async(move |w| {
+            // Conditional headers are checked in the transaction that writes.
+            let current = w.file_node(&account, &path)?;
+            if let Some(im) = &if_match {
+                let ok = match &current {
+                    Some(n) => im.trim() == "*" || im.split(',').any(|t| t.trim() == n.etag),
+                    None => false,
+                };
+                if !ok {
+                    return Err(DavError::status(
+                        StatusCode::PRECONDITION_FAILED,
+                        "If-Match does not match the current resource",
+                    ));
+                }
+            }
+            if let Some(inm) = &if_none_match
+                && let Some(n) = &current
+                && (inm.trim() == "*" || inm.split(',').any(|t| t.trim() == n.etag))
+            {
+                return Err(DavError::status(
+                    StatusCode::PRECONDITION_FAILED,
+                    "If-None-Match: the resource exists",
+                ));
+            }
+            w.file_put(&account, &path, &content_type, &bytes)
+                .map_err(|e| match e {
+                    StoreError::NotFound(what) => {
+                        DavError::conflict(format!("no {what}: create it with MKCOL first"))
+                    }
+                    StoreError::Conflict(what) => {
+                        DavError::status(StatusCode::METHOD_NOT_ALLOWED, what)
+                    }
+                    e => e.into(),
+                })
+        })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::NO_CONTENT
+    };
+    Ok((status, [(header::ETAG, node.etag)]).into_response())
+}

@@ -1,0 +1,326 @@
+//! A generic WebDAV engine (RFC 4918 classes 1, 2 and 3) and the per-user WebDAV file space
+//! at `/dav/files/<address>/`.
+//!
+//! The edge work happens once, in [`handle`]: authenticate, decode the path, resolve the
+//! space's owner inside the caller's own domain (another domain's address is simply not
+//! found there), parse the `If` header. Each method then lives in its own file under
+//! `methods/`, reads like the RFC section it cites, and fails with a [`DavError`], which
+//! becomes a response in one place. Properties are a table ([`props`]) rather than
+//! branches. CalDAV and CardDAV will add their collection types, properties and reports
+//! to these tables.
+
+pub mod error;
+pub mod href;
+pub mod ifheader;
+pub mod locks;
+mod methods;
+pub mod props;
+pub mod xml;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+
+use crate::http::{ApiError, AppState};
+use crate::store::{AccountId, DomainDb, DomainId};
+pub use error::DavError;
+use ifheader::IfHeader;
+
+/// Where the DAV URL space starts.
+pub const ROOT: &str = "/dav/";
+/// The file spaces: `/dav/files/<address>/`.
+pub const FILES: &str = "files";
+
+/// The methods the file space implements (the `Allow` header).
+pub const ALLOW: &str =
+    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
+/// Compliance classes (RFC 4918 §18): 1, 2 (locks) and 3 (the RFC 4918 revision).
+pub const DAV_CLASSES: &str = "1, 2, 3";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dav", any(handle))
+        .route("/dav/", any(handle))
+        .route("/dav/{*rest}", any(handle))
+}
+
+/// One DAV request, after the edge work.
+pub struct Ctx {
+    pub state: AppState,
+    pub db: Arc<DomainDb>,
+    pub domain: DomainId,
+    /// The owner of the file space addressed.
+    pub account: AccountId,
+    /// The owner's address as it appears in hrefs.
+    pub owner: String,
+    /// The decoded path inside the space: '' for its root, `a/b` below it.
+    pub path: String,
+    pub trailing_slash: bool,
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub if_header: Option<IfHeader>,
+}
+
+impl Ctx {
+    /// The canonical href of a path of this space.
+    pub fn href(&self, path: &str, collection: bool) -> String {
+        let mut h = format!("{ROOT}{FILES}/{}/", href::encode_segment(&self.owner));
+        if !path.is_empty() {
+            h.push_str(&href::encode_path(path));
+            if collection {
+                h.push('/');
+            }
+        }
+        h
+    }
+
+    /// The key locks use for a path of this space (unique within the domain).
+    pub fn lock_key(&self, path: &str) -> String {
+        if path.is_empty() {
+            format!("{FILES}/{}", self.account)
+        } else {
+            format!("{FILES}/{}/{path}", self.account)
+        }
+    }
+
+    /// The path of this space a lock key names.
+    pub fn path_of_lock_key<'k>(&self, key: &'k str) -> &'k str {
+        let prefix = format!("{FILES}/{}", self.account);
+        key.strip_prefix(&prefix)
+            .map(|r| r.trim_start_matches('/'))
+            .unwrap_or(key)
+    }
+
+    /// The path of this space that an href or absolute URL names, if any.
+    pub fn path_of_href(&self, href: &str) -> Option<String> {
+        let path_part = match href.find("://") {
+            Some(i) => {
+                let after = &href[i + 3..];
+                &after[after.find('/').unwrap_or(after.len())..]
+            }
+            None => href,
+        };
+        let path_part = path_part.split(['?', '#']).next().unwrap_or("");
+        let decoded = href::decode(path_part).ok()?;
+        let s = &decoded.segments;
+        if s.len() < 3 || s[0] != "dav" || s[1] != FILES || !s[2].eq_ignore_ascii_case(&self.owner)
+        {
+            return None;
+        }
+        Some(s[3..].join("/"))
+    }
+
+    pub fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The lock tokens the client submitted in its `If` header.
+    pub fn submitted_tokens(&self) -> Vec<String> {
+        self.if_header
+            .as_ref()
+            .map(IfHeader::tokens)
+            .unwrap_or_default()
+    }
+
+    /// Refuses a write to `path` (and, with `with_members`, below it) that a lock protects
+    /// and whose token was not submitted: 423 with `lock-token-submitted`.
+    pub fn check_locks(&self, path: &str, with_members: bool) -> Result<(), DavError> {
+        let submitted = self.submitted_tokens();
+        self.state
+            .locks
+            .check_write(&self.domain, &self.lock_key(path), with_members, &submitted)
+            .map_err(|root| {
+                let p = self.path_of_lock_key(&root).to_string();
+                DavError::locked(self.href(&p, false))
+            })
+    }
+
+    /// Evaluates the `If` header (RFC 4918 §10.4); 412 when no list holds.
+    pub async fn check_if(&self) -> Result<(), DavError> {
+        let Some(h) = &self.if_header else {
+            return Ok(());
+        };
+        // Each resource the header names: the request URI (None) or a tagged href.
+        let mut tags: Vec<Option<String>> = h.lists.iter().map(|l| l.resource.clone()).collect();
+        tags.dedup();
+        let paths: Vec<Option<String>> = tags
+            .iter()
+            .map(|t| match t {
+                None => Some(self.path.clone()),
+                Some(r) => self.path_of_href(r),
+            })
+            .collect();
+        let account = self.account.clone();
+        let lookup = paths.clone();
+        // Their etags, read in one snapshot.
+        let etags = self
+            .db
+            .read_async(move |r| -> Result<Vec<Option<String>>, DavError> {
+                lookup
+                    .iter()
+                    .map(|p| match p {
+                        Some(p) => Ok(r.file_node(&account, p)?.map(|n| n.etag)),
+                        None => Ok(None),
+                    })
+                    .collect()
+            })
+            .await?;
+        let mut states = std::collections::HashMap::new();
+        for ((tag, path), etag) in tags.into_iter().zip(paths).zip(etags) {
+            let state = match (path, etag) {
+                (Some(p), Some(etag)) => {
+                    let tokens = self
+                        .state
+                        .locks
+                        .covering(&self.domain, &self.lock_key(&p))
+                        .into_iter()
+                        .map(|l| l.token)
+                        .collect();
+                    Some((Some(etag), tokens))
+                }
+                _ => None,
+            };
+            states.insert(tag, state);
+        }
+        if h.holds(|res| states.get(&res.map(str::to_string)).cloned().flatten()) {
+            Ok(())
+        } else {
+            Err(DavError::status(
+                StatusCode::PRECONDITION_FAILED,
+                "no list of the If header holds",
+            ))
+        }
+    }
+
+    /// Reads the request body as XML input, within the configured size limit.
+    pub async fn xml_body(body: Body, limit: usize) -> Result<bytes_body::Bytes, DavError> {
+        bytes_body::read(body, limit).await
+    }
+}
+
+pub mod bytes_body {
+    //! Reading request bodies with a size limit: 413 past it.
+    pub use axum::body::Bytes;
+
+    use super::DavError;
+    use axum::http::StatusCode;
+
+    pub async fn read(body: axum::body::Body, limit: usize) -> Result<Bytes, DavError> {
+        axum::body::to_bytes(body, limit).await.map_err(|e| {
+            let inner = e.into_inner();
+            let too_large = inner.is::<http_body_util::LengthLimitError>()
+                || std::error::Error::source(&*inner)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                DavError::status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body is larger than {limit} bytes"),
+                )
+            } else {
+                DavError::bad_request(format!("the body could not be read: {inner}"))
+            }
+        })
+    }
+}
+
+/// OPTIONS answers without credentials: it tells what the server can do, nothing about
+/// any resource (RFC 4918 §9.1 / §10.1).
+fn options() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::ALLOW, ALLOW),
+            (header::HeaderName::from_static("dav"), DAV_CLASSES),
+            (header::CONTENT_LENGTH, "0"),
+        ],
+    )
+        .into_response()
+}
+
+async fn handle(State(state): State<AppState>, req: Request) -> Response {
+    if req.method() == Method::OPTIONS {
+        return options();
+    }
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let auth_header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec());
+    let principal = match state.auth.authenticate(auth_header.as_deref(), peer).await {
+        Ok(p) => p,
+        Err(e) => return ApiError::from_auth(e, state.auth.realm()).into_response(),
+    };
+    match edge(state, principal, req).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn edge(
+    state: AppState,
+    principal: crate::auth::Principal,
+    req: Request,
+) -> Result<Response, DavError> {
+    let (parts, body) = req.into_parts();
+    let decoded =
+        href::decode(parts.uri.path()).map_err(|e| DavError::bad_request(e.to_string()))?;
+    let segs = &decoded.segments;
+    // segs[0] is "dav".
+    if segs.len() < 3 || segs[1] != FILES {
+        return Err(DavError::not_found(format!(
+            "no DAV resource at {}",
+            parts.uri.path()
+        )));
+    }
+    let owner = crate::names::address(&segs[2])
+        .map_err(|_| DavError::not_found(format!("no file space for {}", segs[2])))?
+        .full;
+    let db = state.store.domain_async(&principal.domain_id).await?;
+    // Resolved in the caller's own domain only: another domain's address is not found.
+    let account = {
+        let owner = owner.clone();
+        db.read_async(move |r| r.account_by_address(&owner)).await?
+    };
+    let Some(account) = account else {
+        return Err(DavError::not_found(format!("no file space for {owner}")));
+    };
+    if account.id != principal.account_id {
+        return Err(DavError::condition(
+            StatusCode::FORBIDDEN,
+            "need-privileges",
+            format!("{} may not use the file space of {owner}", principal.login),
+        ));
+    }
+    let if_header = match parts.headers.get("if") {
+        None => None,
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| DavError::bad_request("the If header is not ASCII"))?;
+            Some(IfHeader::parse(v).map_err(|e| DavError::bad_request(e.to_string()))?)
+        }
+    };
+    let ctx = Ctx {
+        state,
+        db,
+        domain: principal.domain_id.clone(),
+        account: account.id,
+        owner,
+        path: segs[3..].join("/"),
+        trailing_slash: decoded.trailing_slash,
+        method: parts.method.clone(),
+        headers: parts.headers,
+        if_header,
+    };
+    methods::dispatch(ctx, body).await
+}

@@ -1,0 +1,204 @@
+//! Live properties, as a table: each entry names a property, says whether clients may
+//! change it and whether `allprop` includes it, and writes its value. PROPFIND and
+//! PROPPATCH consult the table; nothing else knows a property by name.
+
+use super::Ctx;
+use super::locks::{Lock, Scope};
+use super::xml::{DAV, Name, XmlOut};
+use crate::store::files::FileNode;
+use crate::timefmt;
+
+/// What a property value is computed from.
+pub struct PropEnv<'a> {
+    pub ctx: &'a Ctx,
+    pub node: &'a FileNode,
+    /// The locks that cover the node.
+    pub locks: &'a [Lock],
+}
+
+pub struct LiveProp {
+    pub ns: &'static str,
+    pub name: &'static str,
+    /// Clients may not set or remove it (RFC 4918 §16 `cannot-modify-protected-property`).
+    pub protected: bool,
+    /// Included in `allprop` answers (RFC 4918 §9.1 leaves some out).
+    pub allprop: bool,
+    /// Writes the whole property element; false when the node has no such value.
+    pub write: fn(&PropEnv<'_>, &mut XmlOut) -> bool,
+}
+
+impl LiveProp {
+    pub fn name(&self) -> Name {
+        Name::new(self.ns, self.name)
+    }
+}
+
+fn resourcetype(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::dav("resourcetype"));
+    if env.node.is_collection {
+        out.empty(&Name::dav("collection"));
+    }
+    out.close();
+    true
+}
+
+fn getetag(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.text_element(&Name::dav("getetag"), &env.node.etag);
+    true
+}
+
+fn getcontentlength(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    if env.node.is_collection {
+        return false;
+    }
+    out.text_element(&Name::dav("getcontentlength"), &env.node.size.to_string());
+    true
+}
+
+fn getcontenttype(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    if env.node.is_collection {
+        return false;
+    }
+    out.text_element(&Name::dav("getcontenttype"), &env.node.content_type);
+    true
+}
+
+fn getlastmodified(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.text_element(
+        &Name::dav("getlastmodified"),
+        &timefmt::http_date(env.node.modified_at),
+    );
+    true
+}
+
+fn creationdate(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.text_element(
+        &Name::dav("creationdate"),
+        &timefmt::rfc3339(env.node.created_at),
+    );
+    true
+}
+
+fn supportedlock(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::dav("supportedlock"));
+    for scope in ["exclusive", "shared"] {
+        out.open(&Name::dav("lockentry"));
+        out.open(&Name::dav("lockscope"))
+            .empty(&Name::dav(scope))
+            .close();
+        out.open(&Name::dav("locktype"))
+            .empty(&Name::dav("write"))
+            .close();
+        out.close();
+    }
+    out.close();
+    true
+}
+
+/// One `DAV:activelock` element (RFC 4918 §14.1).
+pub fn write_activelock(ctx: &Ctx, lock: &Lock, out: &mut XmlOut) {
+    out.open(&Name::dav("activelock"));
+    out.open(&Name::dav("locktype"))
+        .empty(&Name::dav("write"))
+        .close();
+    let scope = if lock.scope == Scope::Exclusive {
+        "exclusive"
+    } else {
+        "shared"
+    };
+    out.open(&Name::dav("lockscope"))
+        .empty(&Name::dav(scope))
+        .close();
+    out.text_element(
+        &Name::dav("depth"),
+        if lock.infinite { "infinity" } else { "0" },
+    );
+    if let Some(owner) = &lock.owner {
+        out.raw(owner);
+    }
+    out.text_element(
+        &Name::dav("timeout"),
+        &format!("Second-{}", lock.remaining().as_secs().max(1)),
+    );
+    out.open(&Name::dav("locktoken"))
+        .text_element(&Name::dav("href"), &lock.token)
+        .close();
+    let root = ctx.path_of_lock_key(&lock.root).to_string();
+    out.open(&Name::dav("lockroot"))
+        .text_element(&Name::dav("href"), &ctx.href(&root, false))
+        .close();
+    out.close();
+}
+
+fn lockdiscovery(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::dav("lockdiscovery"));
+    for lock in env.locks {
+        write_activelock(env.ctx, lock, out);
+    }
+    out.close();
+    true
+}
+
+/// The live properties of the file space.
+pub static FILE_PROPS: &[LiveProp] = &[
+    LiveProp {
+        ns: DAV,
+        name: "resourcetype",
+        protected: true,
+        allprop: true,
+        write: resourcetype,
+    },
+    LiveProp {
+        ns: DAV,
+        name: "getetag",
+        protected: true,
+        allprop: true,
+        write: getetag,
+    },
+    LiveProp {
+        ns: DAV,
+        name: "getcontentlength",
+        protected: true,
+        allprop: true,
+        write: getcontentlength,
+    },
+    LiveProp {
+        ns: DAV,
+        name: "getcontenttype",
+        protected: true,
+        allprop: true,
+        write: getcontenttype,
+    },
+    LiveProp {
+        ns: DAV,
+        name: "getlastmodified",
+        protected: true,
+        allprop: true,
+        write: getlastmodified,
+    },
+    LiveProp {
+        ns: DAV,
+        name: "creationdate",
+        protected: true,
+        allprop: true,
+        write: creationdate,
+    },
+    LiveProp {
+        ns: DAV,
+        name: "supportedlock",
+        protected: true,
+        allprop: true,
+        write: supportedlock,
+    },
+    LiveProp {
+        ns: DAV,
+        name: "lockdiscovery",
+        protected: true,
+        allprop: true,
+        write: lockdiscovery,
+    },
+];
+
+pub fn find(name: &Name) -> Option<&'static LiveProp> {
+    FILE_PROPS.iter().find(|p| name.is(p.ns, p.name))
+}

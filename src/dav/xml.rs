@@ -1,0 +1,549 @@
+//! XML in and out of the DAV engine.
+//!
+//! Request bodies are parsed with quick-xml's `NsReader` into a small tree ([`Element`])
+//! under hard limits: no DOCTYPE (so no entity definitions, no billion laughs), a maximum
+//! depth and element count, and only the five predefined entities and character
+//! references. Each element remembers its byte span and the namespace declarations in
+//! scope, so a dead property can be stored verbatim and re-emitted intact anywhere
+//! ([`Element::verbatim`]). Responses are written by [`XmlOut`], which always uses
+//! prefixed names, so embedded verbatim XML never inherits a default namespace.
+
+use std::ops::Range;
+
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+
+pub const DAV: &str = "DAV:";
+
+/// Deepest nesting accepted in a request body.
+const MAX_DEPTH: usize = 64;
+/// Most elements accepted in one request body.
+const MAX_ELEMENTS: usize = 50_000;
+
+/// A namespaced name. `ns` is empty for names in no namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name {
+    pub ns: String,
+    pub local: String,
+}
+
+impl Name {
+    pub fn new(ns: &str, local: &str) -> Name {
+        Name {
+            ns: ns.to_string(),
+            local: local.to_string(),
+        }
+    }
+    pub fn dav(local: &str) -> Name {
+        Name::new(DAV, local)
+    }
+    pub fn is(&self, ns: &str, local: &str) -> bool {
+        self.ns == ns && self.local == local
+    }
+    pub fn is_dav(&self, local: &str) -> bool {
+        self.is(DAV, local)
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{{{}}}{}", self.ns, self.local)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Element(Element),
+    Text(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    pub name: Name,
+    /// Attributes other than namespace declarations: (namespace, local name, value).
+    pub attrs: Vec<(String, String, String)>,
+    pub children: Vec<Node>,
+    /// The element's bytes in the body, start tag to end tag.
+    pub span: Range<usize>,
+    /// Namespace declarations in scope at the parent: (prefix, or "" for the default, uri).
+    pub inherited: Vec<(String, String)>,
+    /// Prefixes declared on this element itself.
+    pub declared: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    #[error("the body is not well-formed XML: {0}")]
+    Malformed(String),
+    #[error("the body declares a DOCTYPE; DTDs and entity definitions are not accepted")]
+    Doctype,
+    #[error("the body nests elements deeper than {MAX_DEPTH}")]
+    TooDeep,
+    #[error("the body has more than {MAX_ELEMENTS} elements")]
+    TooManyElements,
+    #[error("the body uses the undeclared namespace prefix {0}")]
+    UnknownPrefix(String),
+    #[error("the body binds the prefix {0} to an empty namespace name")]
+    EmptyPrefixBinding(String),
+    #[error("the body is empty")]
+    Empty,
+    #[error("expected {expected}, found {found}")]
+    Unexpected { expected: String, found: String },
+}
+
+fn malformed(e: impl std::fmt::Display) -> XmlError {
+    XmlError::Malformed(e.to_string())
+}
+
+fn resolve_ns(r: ResolveResult<'_>) -> Result<String, XmlError> {
+    match r {
+        ResolveResult::Bound(ns) => Ok(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+        ResolveResult::Unbound => Ok(String::new()),
+        ResolveResult::Unknown(p) => Err(XmlError::UnknownPrefix(
+            String::from_utf8_lossy(&p).into_owned(),
+        )),
+    }
+}
+
+fn predefined_entity(name: &str) -> Option<char> {
+    Some(match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => return None,
+    })
+}
+
+/// Parses a request body into its root element. An empty body is [`XmlError::Empty`].
+pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(XmlError::Empty);
+    }
+    let mut reader = NsReader::from_reader(body);
+    reader.config_mut().trim_text(false);
+    reader.config_mut().check_end_names = true;
+    // Open elements; the namespace scope stack holds (prefix, uri) declarations.
+    let mut stack: Vec<Element> = Vec::new();
+    let mut scope: Vec<(String, String)> = Vec::new();
+    let mut scope_marks: Vec<usize> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut count = 0usize;
+    loop {
+        let before = reader.buffer_position() as usize;
+        let (resolved, event) = reader.read_resolved_event().map_err(malformed)?;
+        // Resolved now, so the reader can be asked about attributes below.
+        let element_ns = resolve_ns(resolved);
+        let after = reader.buffer_position() as usize;
+        match event {
+            Event::DocType(_) => return Err(XmlError::Doctype),
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(event, Event::Empty(_));
+                count += 1;
+                if count > MAX_ELEMENTS {
+                    return Err(XmlError::TooManyElements);
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooDeep);
+                }
+                if root.is_some() {
+                    return Err(malformed("content after the root element"));
+                }
+                let inherited = scope.clone();
+                let mut declared = Vec::new();
+                let mut attrs = Vec::new();
+                for a in e.attributes() {
+                    let a = a.map_err(malformed)?;
+                    let key = a.key;
+                    let value = a.unescape_value().map_err(malformed)?.into_owned();
+                    if let Some(binding) = key.as_namespace_binding() {
+                        use quick_xml::name::PrefixDeclaration;
+                        let prefix = match binding {
+                            PrefixDeclaration::Default => String::new(),
+                            PrefixDeclaration::Named(p) => {
+                                let p = String::from_utf8_lossy(p).into_owned();
+                                // Namespaces in XML 1.0 §3: a prefix may not be undeclared.
+                                if value.is_empty() {
+                                    return Err(XmlError::EmptyPrefixBinding(p));
+                                }
+                                p
+                            }
+                        };
+                        declared.push(prefix.clone());
+                        scope.push((prefix, value));
+                    } else {
+                        let (ns, local) = reader.resolve_attribute(key);
+                        let ns = if key.prefix().is_some() {
+                            resolve_ns(ns)?
+                        } else {
+                            String::new()
+                        };
+                        attrs.push((
+                            ns,
+                            String::from_utf8_lossy(local.as_ref()).into_owned(),
+                            value,
+                        ));
+                    }
+                }
+                scope_marks.push(inherited.len());
+                let ns = element_ns?;
+                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let el = Element {
+                    name: Name { ns, local },
+                    attrs,
+                    children: Vec::new(),
+                    span: before..after,
+                    inherited,
+                    declared,
+                };
+                if empty {
+                    let mark = scope_marks.pop().unwrap_or(0);
+                    scope.truncate(mark);
+                    attach(&mut stack, &mut root, el);
+                } else {
+                    stack.push(el);
+                }
+            }
+            Event::End(_) => {
+                let mut el = stack.pop().ok_or_else(|| malformed("unbalanced end tag"))?;
+                el.span.end = after;
+                let mark = scope_marks.pop().unwrap_or(0);
+                scope.truncate(mark);
+                attach(&mut stack, &mut root, el);
+            }
+            Event::Text(t) => {
+                let text = t.decode().map_err(malformed)?;
+                push_text(&mut stack, &text)?;
+            }
+            Event::CData(t) => {
+                let text = t.decode().map_err(malformed)?;
+                push_text(&mut stack, &text)?;
+            }
+            Event::GeneralRef(r) => {
+                let c = if r.is_char_ref() {
+                    r.resolve_char_ref().map_err(malformed)?
+                } else {
+                    let name = r.decode().map_err(malformed)?;
+                    Some(
+                        predefined_entity(&name)
+                            .ok_or_else(|| malformed(format!("unknown entity &{name};")))?,
+                    )
+                };
+                let c = c.ok_or_else(|| malformed("invalid character reference"))?;
+                push_text(&mut stack, c.encode_utf8(&mut [0; 4]))?;
+            }
+            Event::Eof => break,
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+        }
+    }
+    if !stack.is_empty() {
+        return Err(malformed("the document ends inside an element"));
+    }
+    root.ok_or(XmlError::Empty)
+}
+
+fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(Node::Element(el)),
+        None => *root = Some(el),
+    }
+}
+
+fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
+    match stack.last_mut() {
+        Some(parent) => {
+            if let Some(Node::Text(prev)) = parent.children.last_mut() {
+                prev.push_str(text);
+            } else {
+                parent.children.push(Node::Text(text.to_string()));
+            }
+            Ok(())
+        }
+        None if text.trim().is_empty() => Ok(()),
+        None => Err(malformed("text outside the root element")),
+    }
+}
+
+impl Element {
+    /// Child elements, skipping text.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    pub fn child(&self, ns: &str, local: &str) -> Option<&Element> {
+        self.elements().find(|e| e.name.is(ns, local))
+    }
+
+    /// The concatenated text content of this element (not of its children).
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+
+    pub fn attr(&self, ns: &str, local: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, l, _)| n == ns && l == local)
+            .map(|(_, _, v)| v.as_str())
+    }
+
+    /// The element exactly as sent, made self-contained: the namespace declarations it
+    /// relied on from its ancestors are added to its start tag, so it means the same
+    /// thing wherever it is embedded. Used to keep dead properties verbatim.
+    pub fn verbatim(&self, body: &[u8]) -> String {
+        let raw = String::from_utf8_lossy(body.get(self.span.clone()).unwrap_or_default());
+        let raw = raw.trim_start();
+        // The start tag's name ends at the first whitespace, '/' or '>'.
+        let name_end = raw
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| c.is_whitespace() || *c == '/' || *c == '>')
+            .map(|(i, _)| i)
+            .unwrap_or(raw.len());
+        let mut decls = String::new();
+        let mut seen: Vec<&str> = self.declared.iter().map(String::as_str).collect();
+        // Innermost declarations win: walk the inherited scope backwards.
+        for (prefix, uri) in self.inherited.iter().rev() {
+            if seen.contains(&prefix.as_str()) {
+                continue;
+            }
+            seen.push(prefix);
+            let uri = quick_xml::escape::escape(uri.as_str());
+            if prefix.is_empty() {
+                decls.push_str(&format!(" xmlns=\"{uri}\""));
+            } else {
+                decls.push_str(&format!(" xmlns:{prefix}=\"{uri}\""));
+            }
+        }
+        format!("{}{}{}", &raw[..name_end], decls, &raw[name_end..])
+    }
+}
+
+/// Well-known namespaces and the prefixes responses use for them.
+const PREFIXES: &[(&str, &str)] = &[
+    (DAV, "D"),
+    ("urn:ietf:params:xml:ns:caldav", "C"),
+    ("urn:ietf:params:xml:ns:carddav", "CR"),
+    ("http://calendarserver.org/ns/", "CS"),
+    ("http://apple.com/ns/ical/", "ICAL"),
+];
+
+/// A response body under construction. Names in well-known namespaces get their fixed
+/// prefix (declared once on the root); others declare a prefix on the element itself.
+pub struct XmlOut {
+    buf: String,
+    stack: Vec<String>,
+    /// A fragment is embedded in a document whose root declared the fixed prefixes.
+    fragment: bool,
+}
+
+impl Default for XmlOut {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl XmlOut {
+    pub fn new() -> XmlOut {
+        XmlOut {
+            buf: String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"),
+            stack: Vec::new(),
+            fragment: false,
+        }
+    }
+
+    /// Output to be embedded (with [`XmlOut::raw`]) inside another `XmlOut` document.
+    pub fn fragment() -> XmlOut {
+        XmlOut {
+            buf: String::new(),
+            stack: Vec::new(),
+            fragment: true,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    fn tag(&self, name: &Name) -> (String, String) {
+        if let Some((_, p)) = PREFIXES.iter().find(|(ns, _)| *ns == name.ns) {
+            let decl = if self.stack.is_empty() && !self.fragment {
+                root_decls()
+            } else {
+                String::new()
+            };
+            (format!("{p}:{}", name.local), decl)
+        } else if name.ns.is_empty() {
+            (name.local.clone(), String::new())
+        } else {
+            let mut decl = format!(
+                " xmlns:X=\"{}\"",
+                quick_xml::escape::escape(name.ns.as_str())
+            );
+            if self.stack.is_empty() && !self.fragment {
+                decl.push_str(&root_decls());
+            }
+            (format!("X:{}", name.local), decl)
+        }
+    }
+
+    pub fn open(&mut self, name: &Name) -> &mut Self {
+        self.open_with(name, &[])
+    }
+
+    /// Opens an element with attributes (unqualified names).
+    pub fn open_with(&mut self, name: &Name, attrs: &[(&str, &str)]) -> &mut Self {
+        let (tag, decl) = self.tag(name);
+        self.buf.push('<');
+        self.buf.push_str(&tag);
+        self.buf.push_str(&decl);
+        for (k, v) in attrs {
+            self.buf
+                .push_str(&format!(" {k}=\"{}\"", quick_xml::escape::escape(*v)));
+        }
+        self.buf.push('>');
+        self.stack.push(tag);
+        self
+    }
+
+    pub fn close(&mut self) -> &mut Self {
+        if let Some(tag) = self.stack.pop() {
+            self.buf.push_str("</");
+            self.buf.push_str(&tag);
+            self.buf.push('>');
+        }
+        self
+    }
+
+    pub fn empty(&mut self, name: &Name) -> &mut Self {
+        let (tag, decl) = self.tag(name);
+        self.buf.push('<');
+        self.buf.push_str(&tag);
+        self.buf.push_str(&decl);
+        self.buf.push_str("/>");
+        self
+    }
+
+    pub fn text(&mut self, text: &str) -> &mut Self {
+        self.buf.push_str(&quick_xml::escape::escape(text));
+        self
+    }
+
+    /// An element holding only text.
+    pub fn text_element(&mut self, name: &Name, text: &str) -> &mut Self {
+        self.open(name).text(text).close()
+    }
+
+    /// Self-contained XML (see [`Element::verbatim`]), embedded as is.
+    pub fn raw(&mut self, xml: &str) -> &mut Self {
+        self.buf.push_str(xml);
+        self
+    }
+
+    pub fn finish(mut self) -> String {
+        while !self.stack.is_empty() {
+            self.close();
+        }
+        self.buf
+    }
+}
+
+fn root_decls() -> String {
+    PREFIXES
+        .iter()
+        .map(|(ns, p)| format!(" xmlns:{p}=\"{ns}\""))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_namespaces_text_and_entities() {
+        let body = br#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns="urn:x"><D:prop><foo a="1">x &amp; &#x263A; y</foo></D:prop></D:propfind>"#;
+        let root = parse(body).unwrap();
+        assert!(root.name.is_dav("propfind"));
+        let prop = root.child(DAV, "prop").unwrap();
+        let foo = prop.elements().next().unwrap();
+        assert_eq!(foo.name, Name::new("urn:x", "foo"));
+        assert_eq!(foo.text(), "x & \u{263A} y");
+        assert_eq!(foo.attr("", "a"), Some("1"));
+    }
+
+    #[test]
+    fn refuses_doctype_depth_and_bad_prefixes() {
+        let laughs = br#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><lolz>&lol2;</lolz>"#;
+        assert_eq!(parse(laughs), Err(XmlError::Doctype));
+        let deep = format!("{}{}", "<a>".repeat(1000), "</a>".repeat(1000));
+        assert_eq!(parse(deep.as_bytes()), Err(XmlError::TooDeep));
+        assert!(matches!(parse(b"<x:a/>"), Err(XmlError::UnknownPrefix(_))));
+        assert!(matches!(
+            parse(br#"<a xmlns:bar=""><bar:b/></a>"#),
+            Err(XmlError::EmptyPrefixBinding(_))
+        ));
+        assert!(matches!(parse(b"<a><b></a>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(
+            parse(b"<a>&unknown;</a>"),
+            Err(XmlError::Malformed(_))
+        ));
+        assert_eq!(parse(b"  "), Err(XmlError::Empty));
+    }
+
+    #[test]
+    fn verbatim_carries_inherited_namespaces() {
+        let body = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="http://z/"><D:set><D:prop><Z:p xml:lang="en"><Z:q>v</Z:q><r xmlns="http://r/"/></Z:p></D:prop></D:set></D:propertyupdate>"#;
+        let root = parse(body).unwrap();
+        let p = root
+            .child(DAV, "set")
+            .unwrap()
+            .child(DAV, "prop")
+            .unwrap()
+            .elements()
+            .next()
+            .unwrap();
+        let v = p.verbatim(body);
+        assert!(
+            v.starts_with("<Z:p xmlns:Z=\"http://z/\" xmlns:D=\"DAV:\" xml:lang=\"en\">"),
+            "{v}"
+        );
+        // Re-parsed alone, it means the same thing.
+        let again = parse(v.as_bytes()).unwrap();
+        assert_eq!(again.name, Name::new("http://z/", "p"));
+        assert_eq!(
+            again.elements().next().unwrap().name,
+            Name::new("http://z/", "q")
+        );
+        assert_eq!(
+            again.elements().nth(1).unwrap().name,
+            Name::new("http://r/", "r")
+        );
+    }
+
+    #[test]
+    fn out_uses_fixed_prefixes_and_declares_others() {
+        let mut out = XmlOut::new();
+        out.open(&Name::dav("multistatus"))
+            .empty(&Name::new("urn:odd", "x"))
+            .empty(&Name::new("", "bare"))
+            .text_element(&Name::dav("href"), "a<b");
+        let s = out.finish();
+        assert!(s.contains("<D:multistatus xmlns:D=\"DAV:\""), "{s}");
+        assert!(s.contains("<X:x xmlns:X=\"urn:odd\"/>"), "{s}");
+        assert!(
+            s.contains("<bare/>") && s.contains("<D:href>a&lt;b</D:href></D:multistatus>"),
+            "{s}"
+        );
+        parse(s.as_bytes()).unwrap();
+    }
+}
