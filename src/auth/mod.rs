@@ -95,6 +95,8 @@ pub struct Authenticator {
     by_account: Throttle,
     /// Bounds concurrent argon2 runs (19 MiB each) to the number of cores.
     hashing: tokio::sync::Semaphore,
+    /// Their work areas, reused (see [`secret::WorkArea`]).
+    work_areas: std::sync::Mutex<Vec<secret::WorkArea>>,
 }
 
 /// A hash to verify against when the address is unknown, so that case costs the same.
@@ -115,6 +117,7 @@ impl Authenticator {
             by_source: Throttle::new(config.max_failures_per_source, window),
             by_account: Throttle::new(config.max_failures_per_account, window),
             hashing: tokio::sync::Semaphore::new(cores),
+            work_areas: std::sync::Mutex::new(Vec::new()),
             config,
         }
     }
@@ -277,10 +280,27 @@ impl Authenticator {
         let Ok(_permit) = self.hashing.acquire().await else {
             return false;
         };
+        let mut area = self
+            .work_areas
+            .lock()
+            .ok()
+            .and_then(|mut a| a.pop())
+            .unwrap_or_default();
         let (hash, password) = (hash.to_string(), password.to_string());
-        tokio::task::spawn_blocking(move || secret::verify_password(&hash, &password))
-            .await
-            .unwrap_or(false)
+        let verified = tokio::task::spawn_blocking(move || {
+            let ok = secret::verify_password_in(&hash, &password, &mut area);
+            (ok, area)
+        })
+        .await;
+        match verified {
+            Ok((ok, area)) => {
+                if let Ok(mut areas) = self.work_areas.lock() {
+                    areas.push(area);
+                }
+                ok
+            }
+            Err(_) => false,
+        }
     }
 
     async fn spend_decoy(&self, password: &str) {

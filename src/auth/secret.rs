@@ -50,6 +50,52 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
     }
 }
 
+/// Argon2's work area (19 MiB with the default parameters), kept between verifications.
+///
+/// Allocating and freeing it on every login makes glibc's allocator raise its mmap
+/// threshold and then keep the freed space in the heap, pinned by the small allocations
+/// made in between: a server that had verified 300 logins held 5 GB (docs/benchmarks.md).
+/// The server keeps one work area per concurrent verification instead.
+#[derive(Default)]
+pub struct WorkArea(Vec<argon2::Block>);
+
+/// [`verify_password`] in a reused work area, with a constant-time comparison.
+pub fn verify_password_in(hash: &str, password: &str, area: &mut WorkArea) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = argon2::Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if area.0.len() < blocks {
+        area.0.resize(blocks, argon2::Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let hasher = Argon2::new(algorithm, version, params);
+    if hasher
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut area.0[..blocks])
+        .is_err()
+    {
+        return false;
+    }
+    subtle::ConstantTimeEq::ct_eq(out.as_slice(), expected.as_bytes()).into()
+}
+
 /// Letters and digits without look-alikes (no 0/o, 1/l/i).
 const FRIENDLY: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
@@ -93,6 +139,18 @@ mod tests {
         assert!(verify_password(&h, "correct horse"));
         assert!(!verify_password(&h, "correct horsE"));
         assert!(!verify_password("not a hash", "x"));
+        let mut area = WorkArea::default();
+        assert!(verify_password_in(&h, "correct horse", &mut area));
+        assert!(!verify_password_in(&h, "correct horsE", &mut area));
+        assert!(
+            verify_password_in(&h, "correct horse", &mut area),
+            "the area is reusable"
+        );
+        assert!(!verify_password_in(
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$",
+            "x",
+            &mut area
+        ));
         assert!(matches!(hash_password(""), Err(SecretError::Empty)));
         assert!(matches!(
             hash_password(&"x".repeat(2000)),
