@@ -109,6 +109,17 @@ pub enum CredentialCmd {
     Revoke { address: String, name: String },
 }
 
+/// `println!` that ends the process quietly when the reader went away (`domus domain list
+/// | head`), instead of panicking on the broken pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 fn open(data: &Path) -> anyhow::Result<Store> {
     if !data.join("system.sqlite").exists() {
         bail!(
@@ -138,7 +149,7 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    say!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 fn domain_json(d: &DomainRecord) -> serde_json::Value {
@@ -162,13 +173,13 @@ pub fn domain(cmd: DomainCmd, data: &Path) -> anyhow::Result<()> {
     match cmd {
         DomainCmd::Add { name, aliases } => {
             let d = admin::add_domain(&store, &name, &aliases)?;
-            println!(
+            say!(
                 "created domain {} (id {}){}",
                 d.name,
                 d.id,
                 aliases_suffix(&d)
             );
-            println!("next: add a user with `domus user add someone@{}`", d.name);
+            say!("next: add a user with `domus user add someone@{}`", d.name);
         }
         DomainCmd::List { json } => {
             let domains = admin::list_domains(&store)?;
@@ -177,11 +188,11 @@ pub fn domain(cmd: DomainCmd, data: &Path) -> anyhow::Result<()> {
                     domains.iter().map(domain_json).collect(),
                 ));
             } else if domains.is_empty() {
-                println!("no domains; add one with `domus domain add example.org`");
+                say!("no domains; add one with `domus domain add example.org`");
             } else {
-                println!("{:<32} {:<14} ALIASES", "NAME", "ID");
+                say!("{:<32} {:<14} ALIASES", "NAME", "ID");
                 for d in &domains {
-                    println!("{:<32} {:<14} {}", d.name, d.id, d.aliases.join(", "));
+                    say!("{:<32} {:<14} {}", d.name, d.id, d.aliases.join(", "));
                 }
             }
         }
@@ -192,18 +203,18 @@ pub fn domain(cmd: DomainCmd, data: &Path) -> anyhow::Result<()> {
                 );
             }
             let d = admin::remove_domain(&store, &name)?;
-            println!(
+            say!(
                 "removed domain {} (id {}) and all of its data",
                 d.name, d.id
             );
         }
         DomainCmd::Alias(AliasCmd::Add { name, alias }) => {
             let d = admin::add_alias(&store, &name, &alias)?;
-            println!("{} now has the aliases: {}", d.name, d.aliases.join(", "));
+            say!("{} now has the aliases: {}", d.name, d.aliases.join(", "));
         }
         DomainCmd::Alias(AliasCmd::Remove { name, alias }) => {
             let d = admin::remove_alias(&store, &name, &alias)?;
-            println!("removed alias {alias} from {}", d.name);
+            say!("removed alias {alias} from {}", d.name);
         }
     }
     Ok(())
@@ -238,13 +249,13 @@ pub fn user(cmd: UserCmd, data: &Path) -> anyhow::Result<()> {
                 }
                 print_json(&v);
             } else {
-                println!(
+                say!(
                     "created user {} (id {})",
                     account.primary_address, account.id
                 );
                 if let Some(pw) = generated {
-                    println!("password: {pw}");
-                    println!(
+                    say!("password: {pw}");
+                    say!(
                         "(shown only now; change it with `domus user passwd {} --password-stdin`)",
                         account.primary_address
                     );
@@ -258,14 +269,14 @@ pub fn user(cmd: UserCmd, data: &Path) -> anyhow::Result<()> {
                     users.iter().map(account_json).collect(),
                 ));
             } else if users.is_empty() {
-                println!("no users in {domain}; add one with `domus user add someone@{domain}`");
+                say!("no users in {domain}; add one with `domus user add someone@{domain}`");
             } else {
-                println!(
+                say!(
                     "{:<40} {:<14} {:<10} OTHER ADDRESSES",
                     "ADDRESS", "ID", "CREATED"
                 );
                 for u in &users {
-                    println!(
+                    say!(
                         "{:<40} {:<14} {:<10} {}",
                         u.primary_address,
                         u.id,
@@ -281,7 +292,7 @@ pub fn user(cmd: UserCmd, data: &Path) -> anyhow::Result<()> {
         } => {
             let pw = read_password()?;
             let a = admin::set_password(&store, &address, &pw)?;
-            println!(
+            say!(
                 "password of {} changed; cached logins with the old one stop working now",
                 a.primary_address
             );
@@ -293,14 +304,14 @@ pub fn user(cmd: UserCmd, data: &Path) -> anyhow::Result<()> {
                 );
             }
             let a = admin::remove_user(&store, &address)?;
-            println!("removed user {} (id {})", a.primary_address, a.id);
+            say!("removed user {} (id {})", a.primary_address, a.id);
         }
         UserCmd::Address(AddressCmd::Add {
             address,
             other_address,
         }) => {
             let a = admin::add_address(&store, &address, &other_address)?;
-            println!(
+            say!(
                 "{} now logs in with: {}",
                 a.primary_address,
                 a.addresses.join(", ")
@@ -328,9 +339,9 @@ pub fn credential(cmd: CredentialCmd, data: &Path, kind: CredentialKind) -> anyh
                 v["secret"] = json!(secret);
                 print_json(&v);
             } else {
-                println!("created {word} {:?} for {address}:", cred.name);
-                println!("{secret}");
-                println!("(shown only now; it is stored hashed and cannot be shown again)");
+                say!("created {word} {:?} for {address}:", cred.name);
+                say!("{secret}");
+                say!("(shown only now; it is stored hashed and cannot be shown again)");
             }
         }
         CredentialCmd::List { address, json } => {
@@ -340,12 +351,12 @@ pub fn credential(cmd: CredentialCmd, data: &Path, kind: CredentialKind) -> anyh
                     creds.iter().map(credential_json).collect(),
                 ));
             } else if creds.is_empty() {
-                println!("{address} has no {word}s");
+                say!("{address} has no {word}s");
             } else {
-                println!("{:<32} {:<14} {:<10} LAST USED", "NAME", "ID", "CREATED");
+                say!("{:<32} {:<14} {:<10} LAST USED", "NAME", "ID", "CREATED");
                 for c in &creds {
                     let used = c.last_used_at.map(date).unwrap_or_else(|| "never".into());
-                    println!(
+                    say!(
                         "{:<32} {:<14} {:<10} {}",
                         c.name,
                         c.id,
@@ -357,7 +368,7 @@ pub fn credential(cmd: CredentialCmd, data: &Path, kind: CredentialKind) -> anyh
         }
         CredentialCmd::Revoke { address, name } => {
             admin::revoke_credential(&store, &address, kind, &name)?;
-            println!("revoked {word} {name:?} of {address}");
+            say!("revoked {word} {name:?} of {address}");
         }
     }
     Ok(())
