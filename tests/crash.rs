@@ -47,7 +47,43 @@ fn list_credentials(base: &str, kind: &str, user: &str, pw: &str) -> Vec<String>
         .collect()
 }
 
+fn dav_put(base: &str, i: usize) -> Option<String> {
+    let name = format!("crash-{i}.txt");
+    let r = client()
+        .put(format!("{base}/dav/files/alice@a.test/{name}"))
+        .basic_auth("alice@a.test", Some("alice-pw-1"))
+        .body(format!("content {i}"))
+        .send()
+        .ok()?;
+    (r.status() == StatusCode::CREATED).then_some(name)
+}
+
+fn dav_listing(base: &str) -> Vec<String> {
+    let text = client()
+        .request(
+            reqwest::Method::from_bytes(b"PROPFIND").unwrap(),
+            format!("{base}/dav/files/alice@a.test/"),
+        )
+        .basic_auth("alice@a.test", Some("alice-pw-1"))
+        .header("Depth", "1")
+        .send()
+        .expect("PROPFIND after restart")
+        .text()
+        .expect("body");
+    text.split("<D:href>/dav/files/alice@a.test/")
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next())
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 const WRITERS: &[Writer] = &[
+    Writer {
+        name: "WebDAV PUTs in a.test",
+        write: dav_put,
+        keys_present: dav_listing,
+    },
     Writer {
         name: "API tokens in a.test",
         write: |base, i| create_credential(base, "tokens", "alice@a.test", "alice-pw-1", i),

@@ -205,7 +205,8 @@ pub fn domain(cmd: DomainCmd, data: &Path) -> anyhow::Result<()> {
             let d = admin::remove_domain(&store, &name)?;
             say!(
                 "removed domain {} (id {}) and all of its data",
-                d.name, d.id
+                d.name,
+                d.id
             );
         }
         DomainCmd::Alias(AliasCmd::Add { name, alias }) => {
@@ -251,7 +252,8 @@ pub fn user(cmd: UserCmd, data: &Path) -> anyhow::Result<()> {
             } else {
                 say!(
                     "created user {} (id {})",
-                    account.primary_address, account.id
+                    account.primary_address,
+                    account.id
                 );
                 if let Some(pw) = generated {
                     say!("password: {pw}");
@@ -273,7 +275,9 @@ pub fn user(cmd: UserCmd, data: &Path) -> anyhow::Result<()> {
             } else {
                 say!(
                     "{:<40} {:<14} {:<10} OTHER ADDRESSES",
-                    "ADDRESS", "ID", "CREATED"
+                    "ADDRESS",
+                    "ID",
+                    "CREATED"
                 );
                 for u in &users {
                     say!(

@@ -66,7 +66,19 @@ pub async fn read_xml(
     ctx: &Ctx,
     body: Body,
 ) -> Result<Option<(bytes_body::Bytes, Element)>, DavError> {
-    let bytes = bytes_body::read(body, ctx.state.config.http.max_body_bytes).await?;
+    let limit = ctx.state.config.http.max_body_bytes;
+    // Refused on the announced length, before a client waiting on `Expect: 100-continue`
+    // sends anything.
+    let announced = ctx
+        .header(header::CONTENT_LENGTH)
+        .and_then(|l| l.trim().parse::<u64>().ok());
+    if announced.is_some_and(|l| l > limit as u64) {
+        return Err(DavError::status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("XML bodies are limited to {limit} bytes"),
+        ));
+    }
+    let bytes = bytes_body::read(body, limit).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

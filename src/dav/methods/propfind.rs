@@ -56,8 +56,11 @@ fn minimal(ctx: &Ctx) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| {
-            v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+            // RFC 8144 spells it `return=minimal`; Apple clients send `return-minimal`.
+            v.split(',').any(|p| {
+                let p = p.trim();
+                p.eq_ignore_ascii_case("return=minimal") || p.eq_ignore_ascii_case("return-minimal")
+            })
         })
         || ctx
             .header("brief")
