@@ -10,11 +10,13 @@
 //! to these tables.
 
 pub mod error;
+pub mod files;
 pub mod href;
 pub mod ifheader;
 pub mod locks;
 mod methods;
 pub mod props;
+pub mod space;
 pub mod xml;
 
 use std::net::SocketAddr;
@@ -31,11 +33,13 @@ use crate::http::{ApiError, AppState};
 use crate::store::{AccountId, DomainDb, DomainId};
 pub use error::DavError;
 use ifheader::IfHeader;
+use space::Space;
 
 /// Where the DAV URL space starts.
 pub const ROOT: &str = "/dav/";
-/// The file spaces: `/dav/files/<address>/`.
-pub const FILES: &str = "files";
+
+/// The spaces under `/dav/`, each `/dav/<name>/<owner address>/…`.
+static SPACES: &[&dyn Space] = &[&files::FileSpace];
 
 /// The methods the file space implements (the `Allow` header).
 pub const ALLOW: &str =
@@ -55,7 +59,9 @@ pub struct Ctx {
     pub state: AppState,
     pub db: Arc<DomainDb>,
     pub domain: DomainId,
-    /// The owner of the file space addressed.
+    /// The space addressed.
+    pub space: &'static dyn Space,
+    /// The owner of the space addressed.
     pub account: AccountId,
     /// The owner's address as it appears in hrefs.
     pub owner: String,
@@ -70,7 +76,11 @@ pub struct Ctx {
 impl Ctx {
     /// The canonical href of a path of this space.
     pub fn href(&self, path: &str, collection: bool) -> String {
-        let mut h = format!("{ROOT}{FILES}/{}/", href::encode_segment(&self.owner));
+        let mut h = format!(
+            "{ROOT}{}/{}/",
+            self.space.name(),
+            href::encode_segment(&self.owner)
+        );
         if !path.is_empty() {
             h.push_str(&href::encode_path(path));
             if collection {
@@ -82,16 +92,17 @@ impl Ctx {
 
     /// The key locks use for a path of this space (unique within the domain).
     pub fn lock_key(&self, path: &str) -> String {
+        let space = self.space.name();
         if path.is_empty() {
-            format!("{FILES}/{}", self.account)
+            format!("{space}/{}", self.account)
         } else {
-            format!("{FILES}/{}/{path}", self.account)
+            format!("{space}/{}/{path}", self.account)
         }
     }
 
     /// The path of this space a lock key names.
     pub fn path_of_lock_key<'k>(&self, key: &'k str) -> &'k str {
-        let prefix = format!("{FILES}/{}", self.account);
+        let prefix = format!("{}/{}", self.space.name(), self.account);
         key.strip_prefix(&prefix)
             .map(|r| r.trim_start_matches('/'))
             .unwrap_or(key)
@@ -109,7 +120,10 @@ impl Ctx {
         let path_part = path_part.split(['?', '#']).next().unwrap_or("");
         let decoded = href::decode(path_part).ok()?;
         let s = &decoded.segments;
-        if s.len() < 3 || s[0] != "dav" || s[1] != FILES || !s[2].eq_ignore_ascii_case(&self.owner)
+        if s.len() < 3
+            || s[0] != "dav"
+            || s[1] != self.space.name()
+            || !s[2].eq_ignore_ascii_case(&self.owner)
         {
             return None;
         }
@@ -156,7 +170,7 @@ impl Ctx {
                 Some(r) => self.path_of_href(r),
             })
             .collect();
-        let account = self.account.clone();
+        let (account, space) = (self.account.clone(), self.space);
         let lookup = paths.clone();
         // Their etags, read in one snapshot.
         let etags = self
@@ -165,7 +179,7 @@ impl Ctx {
                 lookup
                     .iter()
                     .map(|p| match p {
-                        Some(p) => Ok(r.file_node(&account, p)?.map(|n| n.etag)),
+                        Some(p) => Ok(space.resource(r, &account, p)?.map(|n| n.etag)),
                         None => Ok(None),
                     })
                     .collect()
@@ -276,14 +290,20 @@ async fn edge(
         href::decode(parts.uri.path()).map_err(|e| DavError::bad_request(e.to_string()))?;
     let segs = &decoded.segments;
     // segs[0] is "dav".
-    if segs.len() < 3 || segs[1] != FILES {
-        return Err(DavError::not_found(format!(
-            "no DAV resource at {}",
-            parts.uri.path()
-        )));
-    }
+    let space = match SPACES
+        .iter()
+        .find(|s| segs.len() >= 3 && segs[1] == s.name())
+    {
+        Some(space) => *space,
+        None => {
+            return Err(DavError::not_found(format!(
+                "no DAV resource at {}",
+                parts.uri.path()
+            )));
+        }
+    };
     let owner = crate::names::address(&segs[2])
-        .map_err(|_| DavError::not_found(format!("no file space for {}", segs[2])))?
+        .map_err(|_| DavError::not_found(format!("no DAV space of {}", segs[2])))?
         .full;
     let db = state.store.domain_async(&principal.domain_id).await?;
     // Resolved in the caller's own domain only: another domain's address is not found.
@@ -292,13 +312,13 @@ async fn edge(
         db.read_async(move |r| r.account_by_address(&owner)).await?
     };
     let Some(account) = account else {
-        return Err(DavError::not_found(format!("no file space for {owner}")));
+        return Err(DavError::not_found(format!("no DAV space of {owner}")));
     };
     if account.id != principal.account_id {
         return Err(DavError::condition(
             StatusCode::FORBIDDEN,
             "need-privileges",
-            format!("{} may not use the file space of {owner}", principal.login),
+            format!("{} may not use the spaces of {owner}", principal.login),
         ));
     }
     let if_header = match parts.headers.get("if") {
@@ -314,6 +334,7 @@ async fn edge(
         state,
         db,
         domain: principal.domain_id.clone(),
+        space,
         account: account.id,
         owner,
         path: segs[3..].join("/"),

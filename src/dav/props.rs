@@ -4,14 +4,14 @@
 
 use super::Ctx;
 use super::locks::{Lock, Scope};
+use super::space::{Resource, Space};
 use super::xml::{DAV, Name, XmlOut};
-use crate::store::files::FileNode;
 use crate::timefmt;
 
 /// What a property value is computed from.
 pub struct PropEnv<'a> {
     pub ctx: &'a Ctx,
-    pub node: &'a FileNode,
+    pub node: &'a Resource,
     /// The locks that cover the node.
     pub locks: &'a [Lock],
 }
@@ -35,8 +35,11 @@ impl LiveProp {
 
 fn resourcetype(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     out.open(&Name::dav("resourcetype"));
-    if env.node.is_collection {
+    if let Some(types) = &env.node.collection {
         out.empty(&Name::dav("collection"));
+        for t in types {
+            out.empty(t);
+        }
     }
     out.close();
     true
@@ -48,7 +51,7 @@ fn getetag(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
 }
 
 fn getcontentlength(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    if env.node.is_collection {
+    if env.node.is_collection() {
         return false;
     }
     out.text_element(&Name::dav("getcontentlength"), &env.node.size.to_string());
@@ -56,7 +59,7 @@ fn getcontentlength(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
 }
 
 fn getcontenttype(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    if env.node.is_collection {
+    if env.node.is_collection() {
         return false;
     }
     out.text_element(&Name::dav("getcontenttype"), &env.node.content_type);
@@ -139,8 +142,8 @@ fn lockdiscovery(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
-/// The live properties of the file space.
-pub static FILE_PROPS: &[LiveProp] = &[
+/// The live properties of every space (RFC 4918 §15).
+pub static DAV_PROPS: &[LiveProp] = &[
     LiveProp {
         ns: DAV,
         name: "resourcetype",
@@ -199,6 +202,11 @@ pub static FILE_PROPS: &[LiveProp] = &[
     },
 ];
 
-pub fn find(name: &Name) -> Option<&'static LiveProp> {
-    FILE_PROPS.iter().find(|p| name.is(p.ns, p.name))
+/// The live properties of a space: the generic ones, then the space's own.
+pub fn all(space: &dyn Space) -> impl Iterator<Item = &'static LiveProp> {
+    DAV_PROPS.iter().chain(space.live_properties().iter())
+}
+
+pub fn find(space: &dyn Space, name: &Name) -> Option<&'static LiveProp> {
+    all(space).find(|p| name.is(p.ns, p.name))
 }

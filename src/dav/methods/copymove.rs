@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use super::{Depth, depth, parent};
 use crate::dav::locks::is_below;
 use crate::dav::{Ctx, DavError};
-use crate::store::StoreError;
 
 pub async fn copy_or_move(ctx: Ctx, is_move: bool) -> Result<Response, DavError> {
     let dest_header = ctx
@@ -64,15 +63,15 @@ pub async fn copy_or_move(ctx: Ctx, is_move: bool) -> Result<Response, DavError>
     ctx.check_locks(&dest, true)?;
     ctx.check_locks(parent(&dest), false)?;
 
-    let account = ctx.account.clone();
+    let (account, space) = (ctx.account.clone(), ctx.space);
     let (s, d) = (src.clone(), dest.clone());
     let replaced = ctx
         .db
         .write_async(move |w| -> Result<bool, DavError> {
-            if w.file_node(&account, &s)?.is_none() {
+            if space.resource(w, &account, &s)?.is_none() {
                 return Err(DavError::not_found(format!("nothing at /{s}")));
             }
-            let existing = w.file_node(&account, &d)?;
+            let existing = space.resource(w, &account, &d)?;
             if existing.is_some() {
                 if !overwrite {
                     return Err(DavError::status(
@@ -81,19 +80,13 @@ pub async fn copy_or_move(ctx: Ctx, is_move: bool) -> Result<Response, DavError>
                     ));
                 }
                 // §9.8.4: an overwrite first deletes the destination.
-                w.file_delete(&account, &d)?;
+                space.delete(w, &account, &d)?;
             }
-            let result = if is_move {
-                w.file_move(&account, &s, &d)
+            if is_move {
+                space.rename(w, &account, &s, &d)?;
             } else {
-                w.file_copy(&account, &s, &d, deep)
-            };
-            result.map_err(|e| match e {
-                StoreError::NotFound(what) => {
-                    DavError::conflict(format!("no {what} at the destination"))
-                }
-                e => e.into(),
-            })?;
+                space.copy(w, &account, &s, &d, deep)?;
+            }
             Ok(existing.is_some())
         })
         .await?;

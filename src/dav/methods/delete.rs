@@ -5,7 +5,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::parent;
 use crate::dav::{Ctx, DavError};
-use crate::store::StoreError;
 
 pub async fn delete(ctx: Ctx) -> Result<Response, DavError> {
     if ctx.path.is_empty() {
@@ -17,14 +16,9 @@ pub async fn delete(ctx: Ctx) -> Result<Response, DavError> {
     ctx.check_if().await?;
     ctx.check_locks(&ctx.path, true)?;
     ctx.check_locks(parent(&ctx.path), false)?;
-    let (account, path) = (ctx.account.clone(), ctx.path.clone());
+    let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
     ctx.db
-        .write_async(move |w| {
-            w.file_delete(&account, &path).map_err(|e| match e {
-                StoreError::NotFound(what) => DavError::not_found(format!("nothing at {what}")),
-                e => e.into(),
-            })
-        })
+        .write_async(move |w| space.delete(w, &account, &path))
         .await?;
     // A deleted resource's locks go with it (RFC 4918 §9.6.1).
     ctx.state

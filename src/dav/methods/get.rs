@@ -9,21 +9,21 @@ use crate::dav::{Ctx, DavError};
 use crate::timefmt;
 
 pub async fn get(ctx: Ctx, head: bool) -> Result<Response, DavError> {
-    let (account, path) = (ctx.account.clone(), ctx.path.clone());
+    let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
     let found = ctx
         .db
         .read_async(move |r| -> Result<_, DavError> {
-            let Some(node) = r.file_node(&account, &path)? else {
+            let Some(node) = space.resource(r, &account, &path)? else {
                 return Ok(None);
             };
-            let body = if node.is_collection {
-                let members = r.file_members(&account, &path)?;
+            let body = if node.is_collection() {
+                let members = space.members(r, &account, &path)?;
                 Err(members)
             } else {
                 Ok(if head {
                     Vec::new()
                 } else {
-                    r.file_body(&account, &path)?.unwrap_or_default()
+                    space.content(r, &account, &path)?.unwrap_or_default()
                 })
             };
             Ok(Some((node, body)))
@@ -68,11 +68,11 @@ pub async fn get(ctx: Ctx, head: bool) -> Result<Response, DavError> {
             );
             for m in &members {
                 let name = m.path.rsplit('/').next().unwrap_or(&m.path);
-                let href = ctx.href(&m.path, m.is_collection);
+                let href = ctx.href(&m.path, m.is_collection());
                 let shown = quick_xml::escape::escape(name);
                 html.push_str(&format!(
                     "<li><a href=\"{href}\">{shown}{}</a></li>\n",
-                    if m.is_collection { "/" } else { "" }
+                    if m.is_collection() { "/" } else { "" }
                 ));
             }
             html.push_str("</ul>\n");

@@ -11,7 +11,6 @@ use crate::dav::locks::{LockError, Scope, parse_timeout};
 use crate::dav::props::write_activelock;
 use crate::dav::xml::{DAV, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
-use crate::store::StoreError;
 
 fn lock_response(ctx: &Ctx, lock: &crate::dav::locks::Lock, status: StatusCode) -> Response {
     let mut out = XmlOut::new();
@@ -88,10 +87,10 @@ pub async fn lock(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     };
     ctx.check_if().await?;
 
-    let (account, path) = (ctx.account.clone(), ctx.path.clone());
+    let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
     let exists = ctx
         .db
-        .read_async(move |r| r.file_node(&account, &path))
+        .read_async(move |r| space.resource(r, &account, &path))
         .await?
         .is_some();
     if !exists {
@@ -125,14 +124,10 @@ pub async fn lock(ctx: Ctx, body: Body) -> Result<Response, DavError> {
         let made = ctx
             .db
             .write_async(move |w| -> Result<bool, DavError> {
-                if w.file_node(&account, &path)?.is_some() {
+                if space.resource(w, &account, &path)?.is_some() {
                     return Ok(false);
                 }
-                w.file_put(&account, &path, "application/octet-stream", b"")
-                    .map_err(|e| match e {
-                        StoreError::NotFound(what) => DavError::conflict(format!("no {what}")),
-                        e => e.into(),
-                    })?;
+                space.put(w, &account, &path, "application/octet-stream", b"")?;
                 Ok(true)
             })
             .await;

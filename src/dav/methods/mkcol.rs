@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::parent;
 use crate::dav::{Ctx, DavError, bytes_body};
-use crate::store::StoreError;
 
 pub async fn mkcol(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     let bytes = bytes_body::read(body, ctx.state.config.http.max_body_bytes).await?;
@@ -25,18 +24,9 @@ pub async fn mkcol(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     }
     ctx.check_if().await?;
     ctx.check_locks(parent(&ctx.path), false)?;
-    let (account, path) = (ctx.account.clone(), ctx.path.clone());
+    let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
     ctx.db
-        .write_async(move |w| {
-            w.file_mkcol(&account, &path).map_err(|e| match e {
-                // §9.3.1: 405 when the URL is mapped, 409 when an ancestor is missing.
-                StoreError::Conflict(what) => {
-                    DavError::status(StatusCode::METHOD_NOT_ALLOWED, what)
-                }
-                StoreError::NotFound(what) => DavError::conflict(format!("no {what}")),
-                e => e.into(),
-            })
-        })
+        .write_async(move |w| space.mkcol(w, &account, &path))
         .await?;
     Ok(StatusCode::CREATED.into_response())
 }

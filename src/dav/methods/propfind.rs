@@ -7,10 +7,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::{Depth, depth, multistatus, read_xml, status_line};
-use crate::dav::props::{self, FILE_PROPS, PropEnv};
+use crate::dav::props::{self, PropEnv};
+use crate::dav::space::Resource;
 use crate::dav::xml::{DAV, Element, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
-use crate::store::files::{DeadProperty, FileNode};
+use crate::store::files::DeadProperty;
 
 enum Wanted {
     /// `allprop`, with the `include` element's extra names.
@@ -78,21 +79,21 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     }
     let parsed = read_xml(&ctx, body).await?;
     let wanted = parse(parsed.as_ref().map(|(_, root)| root))?;
-    let (account, path) = (ctx.account.clone(), ctx.path.clone());
-    let nodes: Vec<(FileNode, Vec<DeadProperty>)> = ctx
+    let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
+    let nodes: Vec<(Resource, Vec<DeadProperty>)> = ctx
         .db
         .read_async(move |r| -> Result<_, DavError> {
-            let Some(node) = r.file_node(&account, &path)? else {
+            let Some(node) = space.resource(r, &account, &path)? else {
                 return Ok(Vec::new());
             };
             let mut nodes = vec![node.clone()];
-            if depth == Depth::One && node.is_collection {
-                nodes.extend(r.file_members(&account, &path)?);
+            if depth == Depth::One && node.is_collection() {
+                nodes.extend(space.members(r, &account, &path)?);
             }
             nodes
                 .into_iter()
                 .map(|n| {
-                    let dead = r.file_properties(&account, &n.path)?;
+                    let dead = space.dead_properties(r, &account, &n.path)?;
                     Ok((n, dead))
                 })
                 .collect()
@@ -118,7 +119,7 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
         let mut missing = XmlOut::fragment();
         match &wanted {
             Wanted::Names => {
-                for p in FILE_PROPS {
+                for p in props::all(ctx.space) {
                     let mut scratch = XmlOut::fragment();
                     if (p.write)(&env, &mut scratch) {
                         found.empty(&p.name());
@@ -129,21 +130,21 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
                 }
             }
             Wanted::All(include) => {
-                for p in FILE_PROPS.iter().filter(|p| p.allprop) {
+                for p in props::all(ctx.space).filter(|p| p.allprop) {
                     (p.write)(&env, &mut found);
                 }
                 for d in dead {
                     found.raw(&d.xml);
                 }
                 for name in include {
-                    if let Some(p) = props::find(name).filter(|p| !p.allprop) {
+                    if let Some(p) = props::find(ctx.space, name).filter(|p| !p.allprop) {
                         (p.write)(&env, &mut found);
                     }
                 }
             }
             Wanted::Some(names) => {
                 for name in names {
-                    let done = match props::find(name) {
+                    let done = match props::find(ctx.space, name) {
                         Some(p) => (p.write)(&env, &mut found),
                         None => match dead
                             .iter()
@@ -165,7 +166,7 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
         out.open(&Name::dav("response"));
         out.text_element(
             &Name::dav("href"),
-            &ctx.href(&node.path, node.is_collection),
+            &ctx.href(&node.path, node.is_collection()),
         );
         if !found.is_empty() || missing.is_empty() {
             out.open(&Name::dav("propstat"));

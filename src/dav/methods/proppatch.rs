@@ -8,9 +8,9 @@ use axum::response::Response;
 
 use super::{multistatus, read_xml, status_line};
 use crate::dav::props;
+use crate::dav::space::PropertyOp;
 use crate::dav::xml::{DAV, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
-use crate::store::StoreError;
 
 /// Most properties changed by one PROPPATCH.
 const MAX_OPS: usize = 1000;
@@ -66,7 +66,7 @@ pub async fn proppatch(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     let protected: Vec<&Name> = ops
         .iter()
         .map(|(n, _)| n)
-        .filter(|n| props::find(n).is_some_and(|p| p.protected))
+        .filter(|n| props::find(ctx.space, n).is_some_and(|p| p.protected))
         .collect();
     let mut out = XmlOut::new();
     out.open(&Name::dav("multistatus"))
@@ -104,19 +104,13 @@ pub async fn proppatch(ctx: Ctx, body: Body) -> Result<Response, DavError> {
         }
         return Ok(multistatus(out.finish()));
     }
-    let (account, path) = (ctx.account.clone(), ctx.path.clone());
-    let store_ops: Vec<(String, String, Option<String>)> = ops
+    let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
+    let store_ops: Vec<PropertyOp> = ops
         .iter()
         .map(|(n, v)| (n.ns.clone(), n.local.clone(), v.clone()))
         .collect();
     ctx.db
-        .write_async(move |w| {
-            w.file_patch_properties(&account, &path, &store_ops)
-                .map_err(|e| match e {
-                    StoreError::NotFound(what) => DavError::not_found(format!("nothing at {what}")),
-                    e => e.into(),
-                })
-        })
+        .write_async(move |w| space.patch_properties(w, &account, &path, &store_ops))
         .await?;
     let mut seen = Vec::new();
     out.open(&Name::dav("propstat")).open(&Name::dav("prop"));

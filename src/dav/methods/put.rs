@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::parent;
 use crate::dav::{Ctx, DavError, bytes_body};
-use crate::store::StoreError;
 
 pub async fn put(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     if ctx.path.is_empty() || ctx.trailing_slash {
@@ -26,12 +25,12 @@ pub async fn put(ctx: Ctx, body: Body) -> Result<Response, DavError> {
         .to_string();
     let if_match = ctx.header(header::IF_MATCH).map(str::to_string);
     let if_none_match = ctx.header(header::IF_NONE_MATCH).map(str::to_string);
-    let (account, path) = (ctx.account.clone(), ctx.path.clone());
+    let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
     let (node, created) = ctx
         .db
         .write_async(move |w| {
             // Conditional headers are checked in the transaction that writes.
-            let current = w.file_node(&account, &path)?;
+            let current = space.resource(w, &account, &path)?;
             if let Some(im) = &if_match {
                 let ok = match &current {
                     Some(n) => im.trim() == "*" || im.split(',').any(|t| t.trim() == n.etag),
@@ -53,16 +52,7 @@ pub async fn put(ctx: Ctx, body: Body) -> Result<Response, DavError> {
                     "If-None-Match: the resource exists",
                 ));
             }
-            w.file_put(&account, &path, &content_type, &bytes)
-                .map_err(|e| match e {
-                    StoreError::NotFound(what) => {
-                        DavError::conflict(format!("no {what}: create it with MKCOL first"))
-                    }
-                    StoreError::Conflict(what) => {
-                        DavError::status(StatusCode::METHOD_NOT_ALLOWED, what)
-                    }
-                    e => e.into(),
-                })
+            space.put(w, &account, &path, &content_type, &bytes)
         })
         .await?;
     let status = if created {

@@ -1,0 +1,108 @@
+//! The seam between the generic engine and what it serves: a [`Space`] is one kind of URL
+//! space under `/dav/<name>/<owner>/` (the file space now; calendars and address books
+//! next). The methods in `methods/` speak only to this trait; a space decides what its
+//! resources are, validates what is stored in it, and adds its own live properties.
+//!
+//! Every operation runs inside a transaction the engine opened, so a space's checks and
+//! its write share it, and fails with a [`DavError`] carrying the RFC's precondition.
+
+use super::DavError;
+use super::props::LiveProp;
+use super::xml::Name;
+use crate::store::AccountId;
+use crate::store::domain::{DomainRead, DomainWrite};
+use crate::store::files::DeadProperty;
+
+/// A resource as the engine sees it, whatever space it lives in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// The decoded path inside the space: '' for the owner's root, `a/b` below it.
+    pub path: String,
+    /// Collections have `DAV:collection` plus these in their `DAV:resourcetype`.
+    pub collection: Option<Vec<Name>>,
+    /// Strong, quoted.
+    pub etag: String,
+    pub content_type: String,
+    pub size: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+impl Resource {
+    pub fn is_collection(&self) -> bool {
+        self.collection.is_some()
+    }
+}
+
+/// A property change of PROPPATCH: namespace, name, and the verbatim element to store
+/// (`None` removes it).
+pub type PropertyOp = (String, String, Option<String>);
+
+pub trait Space: Send + Sync + 'static {
+    /// The path segment after `/dav/`.
+    fn name(&self) -> &'static str;
+    /// The space's own live properties, beside the engine's generic ones.
+    fn live_properties(&self) -> &'static [LiveProp];
+
+    fn resource(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        path: &str,
+    ) -> Result<Option<Resource>, DavError>;
+    /// The direct members of a collection.
+    fn members(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        path: &str,
+    ) -> Result<Vec<Resource>, DavError>;
+    fn dead_properties(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        path: &str,
+    ) -> Result<Vec<DeadProperty>, DavError>;
+    fn content(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        path: &str,
+    ) -> Result<Option<Vec<u8>>, DavError>;
+
+    /// Stores a resource; returns it and whether it was created.
+    fn put(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<(Resource, bool), DavError>;
+    fn mkcol(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError>;
+    fn delete(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError>;
+    /// Copies `from` to the free path `to` (with members when `deep`).
+    fn copy(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        from: &str,
+        to: &str,
+        deep: bool,
+    ) -> Result<(), DavError>;
+    /// Moves `from` to the free path `to`.
+    fn rename(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        from: &str,
+        to: &str,
+    ) -> Result<(), DavError>;
+    fn patch_properties(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        path: &str,
+        ops: &[PropertyOp],
+    ) -> Result<(), DavError>;
+}
