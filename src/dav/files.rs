@@ -7,12 +7,12 @@ use super::DavError;
 use super::props::LiveProp;
 use super::space::{PropertyOp, Resource, Space};
 use crate::store::domain::{DomainRead, DomainWrite};
-use crate::store::files::{DeadProperty, FileNode};
+use crate::store::files::{self, DeadProperty, FileNode};
 use crate::store::{AccountId, StoreError};
 
 pub struct FileSpace;
 
-fn resource(n: FileNode) -> Resource {
+fn resource(n: FileNode, sync: Option<i64>) -> Resource {
     Resource {
         path: n.path,
         collection: n.is_collection.then(Vec::new),
@@ -21,7 +21,18 @@ fn resource(n: FileNode) -> Resource {
         size: n.size,
         created_at: n.created_at,
         modified_at: n.modified_at,
+        sync,
     }
+}
+
+/// A node as a resource; collections carry their space's sync state.
+fn with_sync(r: &DomainRead<'_>, owner: &AccountId, n: FileNode) -> Result<Resource, DavError> {
+    let sync = if n.is_collection {
+        Some(r.scope_modseq(&files::scope(owner))?.0)
+    } else {
+        None
+    };
+    Ok(resource(n, sync))
 }
 
 /// A missing parent is 409 (RFC 4918 §9.7.1, §9.3.1); the rest passes through.
@@ -43,13 +54,19 @@ impl Space for FileSpace {
         &[]
     }
 
+    fn sync_scope(&self, owner: &AccountId) -> String {
+        files::scope(owner)
+    }
+
     fn resource(
         &self,
         r: &DomainRead<'_>,
         owner: &AccountId,
         path: &str,
     ) -> Result<Option<Resource>, DavError> {
-        Ok(r.file_node(owner, path)?.map(resource))
+        r.file_node(owner, path)?
+            .map(|n| with_sync(r, owner, n))
+            .transpose()
     }
 
     fn members(
@@ -58,10 +75,10 @@ impl Space for FileSpace {
         owner: &AccountId,
         path: &str,
     ) -> Result<Vec<Resource>, DavError> {
-        Ok(r.file_members(owner, path)?
+        r.file_members(owner, path)?
             .into_iter()
-            .map(resource)
-            .collect())
+            .map(|n| with_sync(r, owner, n))
+            .collect()
     }
 
     fn dead_properties(
@@ -99,7 +116,7 @@ impl Space for FileSpace {
                 }
                 e => parent_conflict(e),
             })?;
-        Ok((resource(node), created))
+        Ok((resource(node, None), created))
     }
 
     fn mkcol(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError> {

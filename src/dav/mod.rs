@@ -43,7 +43,7 @@ static SPACES: &[&dyn Space] = &[&files::FileSpace];
 
 /// The methods the file space implements (the `Allow` header).
 pub const ALLOW: &str =
-    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
+    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK, REPORT";
 /// Compliance classes (RFC 4918 §18): 1, 2 (locks) and 3 (the RFC 4918 revision).
 pub const DAV_CLASSES: &str = "1, 2, 3";
 

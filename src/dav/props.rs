@@ -142,64 +142,68 @@ fn lockdiscovery(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
-/// The live properties of every space (RFC 4918 §15).
+/// A sync token (RFC 6578 §3.2: a URI) for a modseq.
+pub fn sync_token(modseq: i64) -> String {
+    format!("{SYNC_TOKEN_PREFIX}{modseq}")
+}
+
+/// The modseq a sync token of ours names.
+pub fn parse_sync_token(token: &str) -> Option<i64> {
+    token
+        .trim()
+        .strip_prefix(SYNC_TOKEN_PREFIX)?
+        .parse()
+        .ok()
+        .filter(|m: &i64| *m >= 0)
+}
+
+const SYNC_TOKEN_PREFIX: &str = "urn:x-domus:sync:";
+
+fn sync_token_prop(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    let Some(m) = env.node.sync else { return false };
+    out.text_element(&Name::dav("sync-token"), &sync_token(m));
+    true
+}
+
+/// CalendarServer's `getctag`: changes whenever the collection's sync token does.
+fn getctag(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    let Some(m) = env.node.sync else { return false };
+    out.text_element(&Name::new(CS, "getctag"), &sync_token(m));
+    true
+}
+
+/// RFC 3253 §3.1.5: the reports a collection answers.
+fn supported_report_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    if !env.node.is_collection() {
+        return false;
+    }
+    out.open(&Name::dav("supported-report-set"));
+    out.open(&Name::dav("supported-report"))
+        .open(&Name::dav("report"))
+        .empty(&Name::dav("sync-collection"))
+        .close()
+        .close();
+    out.close();
+    true
+}
+
+const CS: &str = "http://calendarserver.org/ns/";
+
+/// The live properties of every space (RFC 4918 §15, RFC 6578 §4, RFC 3253 §3.1.5).
+#[rustfmt::skip]
 pub static DAV_PROPS: &[LiveProp] = &[
-    LiveProp {
-        ns: DAV,
-        name: "resourcetype",
-        protected: true,
-        allprop: true,
-        write: resourcetype,
-    },
-    LiveProp {
-        ns: DAV,
-        name: "getetag",
-        protected: true,
-        allprop: true,
-        write: getetag,
-    },
-    LiveProp {
-        ns: DAV,
-        name: "getcontentlength",
-        protected: true,
-        allprop: true,
-        write: getcontentlength,
-    },
-    LiveProp {
-        ns: DAV,
-        name: "getcontenttype",
-        protected: true,
-        allprop: true,
-        write: getcontenttype,
-    },
-    LiveProp {
-        ns: DAV,
-        name: "getlastmodified",
-        protected: true,
-        allprop: true,
-        write: getlastmodified,
-    },
-    LiveProp {
-        ns: DAV,
-        name: "creationdate",
-        protected: true,
-        allprop: true,
-        write: creationdate,
-    },
-    LiveProp {
-        ns: DAV,
-        name: "supportedlock",
-        protected: true,
-        allprop: true,
-        write: supportedlock,
-    },
-    LiveProp {
-        ns: DAV,
-        name: "lockdiscovery",
-        protected: true,
-        allprop: true,
-        write: lockdiscovery,
-    },
+    LiveProp { ns: DAV, name: "resourcetype", protected: true, allprop: true, write: resourcetype },
+    LiveProp { ns: DAV, name: "getetag", protected: true, allprop: true, write: getetag },
+    LiveProp { ns: DAV, name: "getcontentlength", protected: true, allprop: true, write: getcontentlength },
+    LiveProp { ns: DAV, name: "getcontenttype", protected: true, allprop: true, write: getcontenttype },
+    LiveProp { ns: DAV, name: "getlastmodified", protected: true, allprop: true, write: getlastmodified },
+    LiveProp { ns: DAV, name: "creationdate", protected: true, allprop: true, write: creationdate },
+    LiveProp { ns: DAV, name: "supportedlock", protected: true, allprop: true, write: supportedlock },
+    LiveProp { ns: DAV, name: "lockdiscovery", protected: true, allprop: true, write: lockdiscovery },
+    // Not in allprop answers (RFC 6578 §4, RFC 3253 §3.1.5).
+    LiveProp { ns: DAV, name: "sync-token", protected: true, allprop: false, write: sync_token_prop },
+    LiveProp { ns: DAV, name: "supported-report-set", protected: true, allprop: false, write: supported_report_set },
+    LiveProp { ns: CS, name: "getctag", protected: true, allprop: false, write: getctag },
 ];
 
 /// The live properties of a space: the generic ones, then the space's own.

@@ -26,6 +26,8 @@ pub struct Resource {
     pub size: i64,
     pub created_at: i64,
     pub modified_at: i64,
+    /// For collections: the modseq of their newest change (the sync token and ctag).
+    pub sync: Option<i64>,
 }
 
 impl Resource {
@@ -43,6 +45,8 @@ pub trait Space: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The space's own live properties, beside the engine's generic ones.
     fn live_properties(&self) -> &'static [LiveProp];
+    /// The change-log scope of `owner`'s space: its changes name paths of the space.
+    fn sync_scope(&self, owner: &AccountId) -> String;
 
     fn resource(
         &self,

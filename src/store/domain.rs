@@ -341,6 +341,17 @@ impl DomainRead<'_> {
         )?))
     }
 
+    /// The newest modseq of any change recorded in `scope` (or the pruning horizon when
+    /// none is left): the state that sync tokens and ctags of the scope report.
+    pub fn scope_modseq(&self, scope: &str) -> Result<Modseq> {
+        Ok(Modseq(self.c.query_row(
+            "SELECT coalesce((SELECT max(modseq) FROM change_log WHERE scope = ?1),
+                             (SELECT value FROM counter WHERE name = 'pruned_below'))",
+            [scope],
+            |r| r.get(0),
+        )?))
+    }
+
     /// The changes recorded in `scope` after `since`, or `TooOld` when the change log no
     /// longer reaches back that far.
     pub fn changes_since(&self, scope: &str, since: Modseq) -> Result<ChangesSince> {

@@ -36,7 +36,8 @@ pub fn parent_of(path: &str) -> &str {
     path.rsplit_once('/').map(|(p, _)| p).unwrap_or("")
 }
 
-fn scope(account: &AccountId) -> String {
+/// The change-log scope of an account's file space; changes name paths.
+pub fn scope(account: &AccountId) -> String {
     format!("files:{account}")
 }
 

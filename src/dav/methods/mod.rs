@@ -8,6 +8,7 @@ mod mkcol;
 mod propfind;
 mod proppatch;
 mod put;
+mod report;
 
 use axum::body::Body;
 use axum::http::{StatusCode, header};
@@ -29,6 +30,7 @@ pub async fn dispatch(ctx: Ctx, body: Body) -> Result<Response, DavError> {
         "MOVE" => copymove::copy_or_move(ctx, true).await,
         "LOCK" => lock::lock(ctx, body).await,
         "UNLOCK" => lock::unlock(ctx).await,
+        "REPORT" => report::report(ctx, body).await,
         other => {
             tracing::info!(
                 method = other,

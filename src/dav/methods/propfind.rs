@@ -13,14 +13,14 @@ use crate::dav::xml::{DAV, Element, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
 use crate::store::files::DeadProperty;
 
-enum Wanted {
+pub(super) enum Wanted {
     /// `allprop`, with the `include` element's extra names.
     All(Vec<Name>),
     Names,
     Some(Vec<Name>),
 }
 
-fn names_in(prop: &Element) -> Vec<Name> {
+pub(super) fn names_in(prop: &Element) -> Vec<Name> {
     prop.elements().map(|e| e.name.clone()).collect()
 }
 
@@ -51,7 +51,7 @@ fn parse(root: Option<&Element>) -> Result<Wanted, DavError> {
 }
 
 /// True when the client asked for a minimal answer (RFC 8144 §2.1, and Apple's `Brief`).
-fn minimal(ctx: &Ctx) -> bool {
+pub(super) fn minimal(ctx: &Ctx) -> bool {
     ctx.headers
         .get_all("prefer")
         .iter()
@@ -106,81 +106,94 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     let mut out = XmlOut::new();
     out.open(&Name::dav("multistatus"));
     for (node, dead) in &nodes {
-        let locks = ctx
-            .state
-            .locks
-            .covering(&ctx.domain, &ctx.lock_key(&node.path));
-        let env = PropEnv {
-            ctx: &ctx,
-            node,
-            locks: &locks,
-        };
-        let mut found = XmlOut::fragment();
-        let mut missing = XmlOut::fragment();
-        match &wanted {
-            Wanted::Names => {
-                for p in props::all(ctx.space) {
-                    let mut scratch = XmlOut::fragment();
-                    if (p.write)(&env, &mut scratch) {
-                        found.empty(&p.name());
-                    }
-                }
-                for d in dead {
-                    found.empty(&Name::new(&d.ns, &d.name));
-                }
-            }
-            Wanted::All(include) => {
-                for p in props::all(ctx.space).filter(|p| p.allprop) {
-                    (p.write)(&env, &mut found);
-                }
-                for d in dead {
-                    found.raw(&d.xml);
-                }
-                for name in include {
-                    if let Some(p) = props::find(ctx.space, name).filter(|p| !p.allprop) {
-                        (p.write)(&env, &mut found);
-                    }
-                }
-            }
-            Wanted::Some(names) => {
-                for name in names {
-                    let done = match props::find(ctx.space, name) {
-                        Some(p) => (p.write)(&env, &mut found),
-                        None => match dead
-                            .iter()
-                            .find(|d| d.ns == name.ns && d.name == name.local)
-                        {
-                            Some(d) => {
-                                found.raw(&d.xml);
-                                true
-                            }
-                            None => false,
-                        },
-                    };
-                    if !done {
-                        missing.empty(name);
-                    }
-                }
-            }
-        }
-        out.open(&Name::dav("response"));
-        out.text_element(
-            &Name::dav("href"),
-            &ctx.href(&node.path, node.is_collection()),
-        );
-        if !found.is_empty() || missing.is_empty() {
-            out.open(&Name::dav("propstat"));
-            out.open(&Name::dav("prop")).raw(&found.finish()).close();
-            out.text_element(&Name::dav("status"), &status_line(StatusCode::OK));
-            out.close();
-        }
-        if !missing.is_empty() && !minimal {
-            out.open(&Name::dav("propstat"));
-            out.open(&Name::dav("prop")).raw(&missing.finish()).close();
-            out.text_element(&Name::dav("status"), &status_line(StatusCode::NOT_FOUND));
-            out.close();
-        }
-        out.close();
+        write_response(&ctx, &mut out, node, dead, &wanted, minimal);
     }
     Ok(multistatus(out.finish()))
+}
+
+/// One `DAV:response` with the properties `wanted` of `node` (RFC 4918 §9.1): a 200
+/// propstat for those it has, a 404 propstat for the others unless `minimal`.
+pub(super) fn write_response(
+    ctx: &Ctx,
+    out: &mut XmlOut,
+    node: &Resource,
+    dead: &[DeadProperty],
+    wanted: &Wanted,
+    minimal: bool,
+) {
+    let locks = ctx
+        .state
+        .locks
+        .covering(&ctx.domain, &ctx.lock_key(&node.path));
+    let env = PropEnv {
+        ctx,
+        node,
+        locks: &locks,
+    };
+    let mut found = XmlOut::fragment();
+    let mut missing = XmlOut::fragment();
+    match wanted {
+        Wanted::Names => {
+            for p in props::all(ctx.space) {
+                let mut scratch = XmlOut::fragment();
+                if (p.write)(&env, &mut scratch) {
+                    found.empty(&p.name());
+                }
+            }
+            for d in dead {
+                found.empty(&Name::new(&d.ns, &d.name));
+            }
+        }
+        Wanted::All(include) => {
+            for p in props::all(ctx.space).filter(|p| p.allprop) {
+                (p.write)(&env, &mut found);
+            }
+            for d in dead {
+                found.raw(&d.xml);
+            }
+            for name in include {
+                if let Some(p) = props::find(ctx.space, name).filter(|p| !p.allprop) {
+                    (p.write)(&env, &mut found);
+                }
+            }
+        }
+        Wanted::Some(names) => {
+            for name in names {
+                let done = match props::find(ctx.space, name) {
+                    Some(p) => (p.write)(&env, &mut found),
+                    None => match dead
+                        .iter()
+                        .find(|d| d.ns == name.ns && d.name == name.local)
+                    {
+                        Some(d) => {
+                            found.raw(&d.xml);
+                            true
+                        }
+                        None => false,
+                    },
+                };
+                if !done {
+                    missing.empty(name);
+                }
+            }
+        }
+    }
+    out.open(&Name::dav("response"));
+    out.text_element(
+        &Name::dav("href"),
+        &ctx.href(&node.path, node.is_collection()),
+    );
+    if !found.is_empty() || missing.is_empty() {
+        out.open(&Name::dav("propstat"));
+        out.open(&Name::dav("prop")).raw(&found.finish()).close();
+        out.text_element(&Name::dav("status"), &status_line(StatusCode::OK));
+        out.close();
+    }
+    if !missing.is_empty() && !minimal {
+        out.open(&Name::dav("propstat"));
+        out.open(&Name::dav("prop")).raw(&missing.finish()).close();
+        out.text_element(&Name::dav("status"), &status_line(StatusCode::NOT_FOUND));
+        out.close();
+    }
+    out.close();
 }
