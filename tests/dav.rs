@@ -554,3 +554,74 @@ fn sync_collection_truncates_at_the_limit_without_skipping() {
     seen.sort();
     assert_eq!(seen, ["0", "1", "2", "3", "4"]);
 }
+
+#[test]
+fn discovery_from_a_bare_host_name_finds_the_principal() {
+    let s = setup();
+    s.domus_ok(&["domain", "alias", "add", "a.test", "a-alias.test"]);
+    s.domus_ok(&[
+        "user",
+        "address",
+        "add",
+        "alice@a.test",
+        "alice@a-alias.test",
+    ]);
+    // Logged in with the alias address: the principal is still the account's one.
+    let alice = Dav {
+        s: &s,
+        user: "alice@a-alias.test",
+        pw: "alice-pw-1",
+    };
+    for root in ["/", "/dav/", "/dav/principals/"] {
+        let r = alice.propfind(root, "0", r#"<D:propfind xmlns:D="DAV:"><D:prop><D:current-user-principal/></D:prop></D:propfind>"#);
+        assert_eq!(r.status(), StatusCode::MULTI_STATUS, "{root}");
+        let text = r.text().unwrap();
+        assert!(
+            text.contains(
+                "<D:current-user-principal><D:href>/dav/principals/alice@a.test/</D:href>"
+            ),
+            "{root}: {text}"
+        );
+    }
+    let r = alice.propfind(
+        "/dav/principals/alice@a.test/",
+        "0",
+        r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:displayname/><D:principal-URL/><C:calendar-user-address-set/><D:resourcetype/></D:prop></D:propfind>"#,
+    );
+    let text = r.text().unwrap();
+    assert!(text.contains("<D:principal/>"), "{text}");
+    assert!(
+        text.contains(
+            "<D:href>mailto:alice@a.test</D:href><D:href>mailto:alice@a-alias.test</D:href>"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("<D:principal-URL><D:href>/dav/principals/alice@a.test/</D:href>"),
+        "{text}"
+    );
+    // Without credentials: a challenge, not an answer.
+    let r = client().request(m("PROPFIND"), s.url("/")).send().unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().contains_key("www-authenticate"));
+    // Principals are read-only; bob cannot see alice's.
+    assert_eq!(
+        alice
+            .req("PUT", "/dav/principals/alice@a.test/x")
+            .body("x")
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let bob = Dav {
+        s: &s,
+        user: "bob@b.test",
+        pw: "bob-pw-1",
+    };
+    assert_eq!(
+        bob.propfind("/dav/principals/alice@a.test/", "0", "")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}

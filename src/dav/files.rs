@@ -54,8 +54,13 @@ impl Space for FileSpace {
         &[]
     }
 
-    fn sync_scope(&self, owner: &AccountId) -> String {
-        files::scope(owner)
+    fn sync_scope(
+        &self,
+        _: &DomainRead<'_>,
+        owner: &AccountId,
+        _: &str,
+    ) -> Result<Option<String>, DavError> {
+        Ok(Some(files::scope(owner)))
     }
 
     fn resource(

@@ -14,7 +14,8 @@ pub mod files;
 pub mod href;
 pub mod ifheader;
 pub mod locks;
-mod methods;
+pub(crate) mod methods;
+pub mod principals;
 pub mod props;
 pub mod space;
 pub mod xml;
@@ -39,7 +40,7 @@ use space::Space;
 pub const ROOT: &str = "/dav/";
 
 /// The spaces under `/dav/`, each `/dav/<name>/<owner address>/…`.
-static SPACES: &[&dyn Space] = &[&files::FileSpace];
+static SPACES: &[&dyn Space] = &[&files::FileSpace, &principals::PrincipalSpace];
 
 /// The methods the file space implements (the `Allow` header).
 pub const ALLOW: &str =
@@ -49,9 +50,19 @@ pub const DAV_CLASSES: &str = "1, 2, 3";
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", any(handle_root))
         .route("/dav", any(handle))
         .route("/dav/", any(handle))
         .route("/dav/{*rest}", any(handle))
+}
+
+/// `/` serves DAV discovery (PROPFIND, OPTIONS) only; iOS starts there.
+async fn handle_root(state: State<AppState>, req: Request) -> Response {
+    if req.method() == Method::OPTIONS || req.method().as_str() == "PROPFIND" {
+        handle(state, req).await
+    } else {
+        ApiError::not_found("nothing here: /").into_response()
+    }
 }
 
 /// One DAV request, after the edge work.
@@ -63,8 +74,12 @@ pub struct Ctx {
     pub space: &'static dyn Space,
     /// The owner of the space addressed.
     pub account: AccountId,
-    /// The owner's address as it appears in hrefs.
+    /// The owner's primary address: hrefs always use it, whichever address the URL had.
     pub owner: String,
+    /// All of the owner's addresses, the primary one first.
+    pub owner_addresses: Vec<String>,
+    /// The owner's display name (or primary address when none is set).
+    pub owner_name: String,
     /// The decoded path inside the space: '' for its root, `a/b` below it.
     pub path: String,
     pub trailing_slash: bool,
@@ -88,6 +103,11 @@ impl Ctx {
             }
         }
         h
+    }
+
+    /// The href of the owner's principal (RFC 3744 §2).
+    pub fn principal_href(&self) -> String {
+        principal_href(&self.owner)
     }
 
     /// The key locks use for a path of this space (unique within the domain).
@@ -257,6 +277,15 @@ fn options() -> Response {
         .into_response()
 }
 
+/// The href of the principal of `address`.
+pub fn principal_href(address: &str) -> String {
+    format!(
+        "{ROOT}{}/{}/",
+        principals::PrincipalSpace.name(),
+        href::encode_segment(address)
+    )
+}
+
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
     if req.method() == Method::OPTIONS {
         return options();
@@ -289,6 +318,14 @@ async fn edge(
     let decoded =
         href::decode(parts.uri.path()).map_err(|e| DavError::bad_request(e.to_string()))?;
     let segs = &decoded.segments;
+    // `/`, `/dav/` and `/dav/principals/`: where clients start discovery (RFC 5397,
+    // clients.md #1).
+    if segs.len() < 3
+        && (segs.is_empty() || segs[0] == "dav")
+        && (segs.len() < 2 || segs[1] == principals::PrincipalSpace.name())
+    {
+        return principals::discovery_root(&state, &principal, &parts).await;
+    }
     // segs[0] is "dav".
     let space = match SPACES
         .iter()
@@ -336,7 +373,13 @@ async fn edge(
         domain: principal.domain_id.clone(),
         space,
         account: account.id,
-        owner,
+        owner: account.primary_address.clone(),
+        owner_name: if account.display_name.is_empty() {
+            account.primary_address.clone()
+        } else {
+            account.display_name.clone()
+        },
+        owner_addresses: account.addresses.clone(),
         path: segs[3..].join("/"),
         trailing_slash: decoded.trailing_slash,
         method: parts.method.clone(),

@@ -189,6 +189,45 @@ fn supported_report_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
 
 const CS: &str = "http://calendarserver.org/ns/";
 
+/// RFC 5397: who is asking.
+fn current_user_principal(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::dav("current-user-principal"))
+        .text_element(&Name::dav("href"), &env.ctx.principal_href())
+        .close();
+    true
+}
+
+/// RFC 3744 §5.1: the owner's principal.
+fn owner(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::dav("owner"))
+        .text_element(&Name::dav("href"), &env.ctx.principal_href())
+        .close();
+    true
+}
+
+/// RFC 3744 §5.4: what the caller may do here. Only owners reach a space today, and
+/// they may do everything; sharing will narrow this.
+fn current_user_privilege_set(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::dav("current-user-privilege-set"));
+    for p in [
+        "read",
+        "write",
+        "write-properties",
+        "write-content",
+        "unlock",
+        "bind",
+        "unbind",
+        "read-acl",
+        "read-current-user-privilege-set",
+    ] {
+        out.open(&Name::dav("privilege"))
+            .empty(&Name::dav(p))
+            .close();
+    }
+    out.close();
+    true
+}
+
 /// The live properties of every space (RFC 4918 §15, RFC 6578 §4, RFC 3253 §3.1.5).
 #[rustfmt::skip]
 pub static DAV_PROPS: &[LiveProp] = &[
@@ -204,6 +243,9 @@ pub static DAV_PROPS: &[LiveProp] = &[
     LiveProp { ns: DAV, name: "sync-token", protected: true, allprop: false, write: sync_token_prop },
     LiveProp { ns: DAV, name: "supported-report-set", protected: true, allprop: false, write: supported_report_set },
     LiveProp { ns: CS, name: "getctag", protected: true, allprop: false, write: getctag },
+    LiveProp { ns: DAV, name: "current-user-principal", protected: true, allprop: false, write: current_user_principal },
+    LiveProp { ns: DAV, name: "owner", protected: true, allprop: false, write: owner },
+    LiveProp { ns: DAV, name: "current-user-privilege-set", protected: true, allprop: false, write: current_user_privilege_set },
 ];
 
 /// The live properties of a space: the generic ones, then the space's own.

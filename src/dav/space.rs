@@ -45,8 +45,14 @@ pub trait Space: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The space's own live properties, beside the engine's generic ones.
     fn live_properties(&self) -> &'static [LiveProp];
-    /// The change-log scope of `owner`'s space: its changes name paths of the space.
-    fn sync_scope(&self, owner: &AccountId) -> String;
+    /// The change-log scope that the collection at `path` syncs from (its changes name
+    /// paths of the space), or None when it has no sync state.
+    fn sync_scope(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        path: &str,
+    ) -> Result<Option<String>, DavError>;
 
     fn resource(
         &self,

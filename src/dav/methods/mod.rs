@@ -45,7 +45,7 @@ pub async fn dispatch(ctx: Ctx, body: Body) -> Result<Response, DavError> {
 }
 
 /// `HTTP/1.1 200 OK`, as `DAV:status` wants it.
-pub fn status_line(s: StatusCode) -> String {
+pub(crate) fn status_line(s: StatusCode) -> String {
     format!(
         "HTTP/1.1 {} {}",
         s.as_u16(),
@@ -54,7 +54,7 @@ pub fn status_line(s: StatusCode) -> String {
 }
 
 /// A 207 Multi-Status response.
-pub fn multistatus(xml: String) -> Response {
+pub(crate) fn multistatus(xml: String) -> Response {
     (
         StatusCode::MULTI_STATUS,
         [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],

@@ -109,7 +109,9 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
             if !me.is_collection() {
                 return Err(DavError::condition(StatusCode::FORBIDDEN, "supported-report", "sync-collection needs a collection"));
             }
-            let scope = space.sync_scope(&account);
+            let Some(scope) = space.sync_scope(r, &account, &path)? else {
+                return Err(DavError::condition(StatusCode::FORBIDDEN, "supported-report", "this collection has no sync state"));
+            };
             let now = r.scope_modseq(&scope)?.0;
             let in_scope = |p: &str| if infinite { is_below(p, &path) || (path.is_empty() && !p.is_empty()) } else { crate::store::files::parent_of(p) == path && !p.is_empty() };
             let Some(since) = since else {

@@ -1,0 +1,257 @@
+//! Principals (RFC 3744 §2, RFC 5397) and the discovery root.
+//!
+//! `/dav/principals/<address>/` is the principal of an account: who it is
+//! (`displayname`, `principal-URL`, every address of the account as `mailto:` in
+//! `calendar-user-address-set`, Apple's `email-address-set`) and, as the calendar and
+//! address book spaces arrive, where its homes are. `PROPFIND` on `/`, `/dav/` and
+//! `/dav/principals/` answers `current-user-principal`, which is how every client finds
+//! the rest from a bare host name.
+
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+
+use super::methods::{multistatus, status_line};
+use super::props::{LiveProp, PropEnv};
+use super::space::{PropertyOp, Resource, Space};
+use super::xml::{DAV, Name, XmlOut};
+use super::{DavError, ROOT, principal_href};
+use crate::auth::Principal;
+use crate::http::AppState;
+use crate::store::AccountId;
+use crate::store::domain::{DomainRead, DomainWrite};
+use crate::store::files::DeadProperty;
+
+pub struct PrincipalSpace;
+
+const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
+const CS: &str = "http://calendarserver.org/ns/";
+
+fn read_only() -> DavError {
+    DavError::condition(
+        StatusCode::FORBIDDEN,
+        "need-privileges",
+        "principals are read-only",
+    )
+}
+
+fn displayname(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.text_element(&Name::dav("displayname"), &env.ctx.owner_name);
+    true
+}
+
+fn principal_url(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::dav("principal-URL"))
+        .text_element(&Name::dav("href"), &env.ctx.principal_href())
+        .close();
+    true
+}
+
+fn principal_collection_set(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::dav("principal-collection-set"))
+        .text_element(&Name::dav("href"), &format!("{ROOT}principals/"))
+        .close();
+    true
+}
+
+fn alternate_uri_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::dav("alternate-URI-set"));
+    for a in &env.ctx.owner_addresses {
+        out.text_element(&Name::dav("href"), &format!("mailto:{a}"));
+    }
+    out.close();
+    true
+}
+
+fn group_membership(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.empty(&Name::dav("group-membership"));
+    true
+}
+
+/// RFC 6638 §2.4.1: every address of the account, alias ones too, then the principal.
+fn calendar_user_address_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::new(CALDAV, "calendar-user-address-set"));
+    for a in &env.ctx.owner_addresses {
+        out.text_element(&Name::dav("href"), &format!("mailto:{a}"));
+    }
+    out.text_element(&Name::dav("href"), &env.ctx.principal_href());
+    out.close();
+    true
+}
+
+fn calendar_user_type(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.text_element(&Name::new(CALDAV, "calendar-user-type"), "INDIVIDUAL");
+    true
+}
+
+/// Apple's address list, which macOS and iOS show and match invitations against.
+fn email_address_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::new(CS, "email-address-set"));
+    for a in &env.ctx.owner_addresses {
+        out.text_element(&Name::new(CS, "email-address"), a);
+    }
+    out.close();
+    true
+}
+
+#[rustfmt::skip]
+static PRINCIPAL_PROPS: &[LiveProp] = &[
+    LiveProp { ns: DAV, name: "displayname", protected: true, allprop: true, write: displayname },
+    LiveProp { ns: DAV, name: "principal-URL", protected: true, allprop: true, write: principal_url },
+    LiveProp { ns: DAV, name: "principal-collection-set", protected: true, allprop: false, write: principal_collection_set },
+    LiveProp { ns: DAV, name: "alternate-URI-set", protected: true, allprop: false, write: alternate_uri_set },
+    LiveProp { ns: DAV, name: "group-membership", protected: true, allprop: false, write: group_membership },
+    LiveProp { ns: CALDAV, name: "calendar-user-address-set", protected: true, allprop: false, write: calendar_user_address_set },
+    LiveProp { ns: CALDAV, name: "calendar-user-type", protected: true, allprop: false, write: calendar_user_type },
+    LiveProp { ns: CS, name: "email-address-set", protected: true, allprop: false, write: email_address_set },
+];
+
+impl Space for PrincipalSpace {
+    fn name(&self) -> &'static str {
+        "principals"
+    }
+
+    fn live_properties(&self) -> &'static [LiveProp] {
+        PRINCIPAL_PROPS
+    }
+
+    fn sync_scope(
+        &self,
+        _: &DomainRead<'_>,
+        _: &AccountId,
+        _: &str,
+    ) -> Result<Option<String>, DavError> {
+        Ok(None)
+    }
+
+    fn resource(
+        &self,
+        _: &DomainRead<'_>,
+        _: &AccountId,
+        path: &str,
+    ) -> Result<Option<Resource>, DavError> {
+        if !path.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Resource {
+            path: String::new(),
+            collection: Some(vec![Name::dav("principal")]),
+            etag: "\"principal\"".into(),
+            content_type: String::new(),
+            size: 0,
+            created_at: 0,
+            modified_at: 0,
+            sync: None,
+        }))
+    }
+
+    fn members(
+        &self,
+        _: &DomainRead<'_>,
+        _: &AccountId,
+        _: &str,
+    ) -> Result<Vec<Resource>, DavError> {
+        Ok(Vec::new())
+    }
+
+    fn dead_properties(
+        &self,
+        _: &DomainRead<'_>,
+        _: &AccountId,
+        _: &str,
+    ) -> Result<Vec<DeadProperty>, DavError> {
+        Ok(Vec::new())
+    }
+
+    fn content(
+        &self,
+        _: &DomainRead<'_>,
+        _: &AccountId,
+        _: &str,
+    ) -> Result<Option<Vec<u8>>, DavError> {
+        Ok(None)
+    }
+
+    fn put(
+        &self,
+        _: &DomainWrite<'_>,
+        _: &AccountId,
+        _: &str,
+        _: &str,
+        _: &[u8],
+    ) -> Result<(Resource, bool), DavError> {
+        Err(read_only())
+    }
+
+    fn mkcol(&self, _: &DomainWrite<'_>, _: &AccountId, _: &str) -> Result<(), DavError> {
+        Err(read_only())
+    }
+
+    fn delete(&self, _: &DomainWrite<'_>, _: &AccountId, _: &str) -> Result<(), DavError> {
+        Err(read_only())
+    }
+
+    fn copy(
+        &self,
+        _: &DomainWrite<'_>,
+        _: &AccountId,
+        _: &str,
+        _: &str,
+        _: bool,
+    ) -> Result<(), DavError> {
+        Err(read_only())
+    }
+
+    fn rename(&self, _: &DomainWrite<'_>, _: &AccountId, _: &str, _: &str) -> Result<(), DavError> {
+        Err(read_only())
+    }
+
+    fn patch_properties(
+        &self,
+        _: &DomainWrite<'_>,
+        _: &AccountId,
+        _: &str,
+        _: &[PropertyOp],
+    ) -> Result<(), DavError> {
+        Err(read_only())
+    }
+}
+
+/// PROPFIND on a discovery root: a collection that names the caller's principal. Any
+/// other method there is refused.
+pub async fn discovery_root(
+    state: &AppState,
+    principal: &Principal,
+    parts: &Parts,
+) -> Result<Response, DavError> {
+    if parts.method.as_str() != "PROPFIND" {
+        return Err(DavError::status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only PROPFIND and OPTIONS are served here",
+        ));
+    }
+    let db = state.store.domain_async(&principal.domain_id).await?;
+    let id = principal.account_id.clone();
+    let account = db
+        .read_async(move |r| r.account(&id))
+        .await?
+        .ok_or_else(|| DavError::not_found("account removed"))?;
+    let me = principal_href(&account.primary_address);
+    let mut out = XmlOut::new();
+    out.open(&Name::dav("multistatus"))
+        .open(&Name::dav("response"));
+    out.text_element(&Name::dav("href"), parts.uri.path());
+    out.open(&Name::dav("propstat")).open(&Name::dav("prop"));
+    out.open(&Name::dav("resourcetype"))
+        .empty(&Name::dav("collection"))
+        .close();
+    out.open(&Name::dav("current-user-principal"))
+        .text_element(&Name::dav("href"), &me)
+        .close();
+    out.open(&Name::dav("principal-collection-set"))
+        .text_element(&Name::dav("href"), &format!("{ROOT}principals/"))
+        .close();
+    out.close();
+    out.text_element(&Name::dav("status"), &status_line(StatusCode::OK));
+    Ok(multistatus(out.finish()))
+}
