@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use super::DavError;
 use super::props::LiveProp;
 use super::space::{PropertyOp, Resource, Space};
+use super::xml::Name;
 use crate::store::domain::{DomainRead, DomainWrite};
 use crate::store::files::{self, DeadProperty, FileNode};
 use crate::store::{AccountId, StoreError};
@@ -124,12 +125,30 @@ impl Space for FileSpace {
         Ok((resource(node, None), created))
     }
 
-    fn mkcol(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError> {
+    fn mkcol(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        path: &str,
+        types: &[Name],
+        props: &[PropertyOp],
+    ) -> Result<(), DavError> {
+        if let Some(t) = types.first() {
+            // RFC 5689 §3.3: the file space holds plain collections only.
+            return Err(DavError::condition(
+                StatusCode::FORBIDDEN,
+                "valid-resourcetype",
+                format!("no {t} collections in the file space"),
+            ));
+        }
         w.file_mkcol(owner, path).map_err(|e| match e {
             // §9.3.1: 405 when the URL is already mapped.
             StoreError::Conflict(what) => DavError::status(StatusCode::METHOD_NOT_ALLOWED, what),
             e => parent_conflict(e),
         })?;
+        if !props.is_empty() {
+            w.file_patch_properties(owner, path, props)?;
+        }
         Ok(())
     }
 

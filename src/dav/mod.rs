@@ -39,8 +39,9 @@ use space::Space;
 /// Where the DAV URL space starts.
 pub const ROOT: &str = "/dav/";
 
-/// The spaces under `/dav/`, each `/dav/<name>/<owner address>/…`.
-static SPACES: &[&dyn Space] = &[&files::FileSpace, &principals::PrincipalSpace];
+/// The spaces under `/dav/`, each `/dav/<name>/<owner address>/…`, as registered by the
+/// layer that builds the router (the engine knows none but principals).
+pub type Spaces = &'static [&'static dyn Space];
 
 /// The methods the file space implements (the `Allow` header).
 pub const ALLOW: &str =
@@ -48,18 +49,23 @@ pub const ALLOW: &str =
 /// Compliance classes (RFC 4918 §18): 1, 2 (locks) and 3 (the RFC 4918 revision).
 pub const DAV_CLASSES: &str = "1, 2, 3";
 
-pub fn router() -> Router<AppState> {
+pub fn router(spaces: Spaces) -> Router<AppState> {
     Router::new()
         .route("/", any(handle_root))
         .route("/dav", any(handle))
         .route("/dav/", any(handle))
         .route("/dav/{*rest}", any(handle))
+        .layer(axum::Extension(spaces))
 }
 
 /// `/` serves DAV discovery (PROPFIND, OPTIONS) only; iOS starts there.
-async fn handle_root(state: State<AppState>, req: Request) -> Response {
+async fn handle_root(
+    state: State<AppState>,
+    spaces: axum::Extension<Spaces>,
+    req: Request,
+) -> Response {
     if req.method() == Method::OPTIONS || req.method().as_str() == "PROPFIND" {
-        handle(state, req).await
+        handle(state, spaces, req).await
     } else {
         ApiError::not_found("nothing here: /").into_response()
     }
@@ -265,13 +271,25 @@ pub mod bytes_body {
 
 /// OPTIONS answers without credentials: it tells what the server can do, nothing about
 /// any resource (RFC 4918 §9.1 / §10.1).
-fn options() -> Response {
+fn options(spaces: Spaces) -> Response {
+    let mut allow = ALLOW.to_string();
+    let mut dav = DAV_CLASSES.to_string();
+    for s in spaces {
+        for m in s.extra_methods() {
+            allow.push_str(", ");
+            allow.push_str(m);
+        }
+        for c in s.compliance_classes() {
+            dav.push_str(", ");
+            dav.push_str(c);
+        }
+    }
     (
         StatusCode::OK,
         [
-            (header::ALLOW, ALLOW),
-            (header::HeaderName::from_static("dav"), DAV_CLASSES),
-            (header::CONTENT_LENGTH, "0"),
+            (header::ALLOW, allow),
+            (header::HeaderName::from_static("dav"), dav),
+            (header::CONTENT_LENGTH, "0".into()),
         ],
     )
         .into_response()
@@ -286,9 +304,13 @@ pub fn principal_href(address: &str) -> String {
     )
 }
 
-async fn handle(State(state): State<AppState>, req: Request) -> Response {
+async fn handle(
+    State(state): State<AppState>,
+    axum::Extension(spaces): axum::Extension<Spaces>,
+    req: Request,
+) -> Response {
     if req.method() == Method::OPTIONS {
-        return options();
+        return options(spaces);
     }
     let peer = req
         .extensions()
@@ -303,7 +325,7 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
         Ok(p) => p,
         Err(e) => return ApiError::from_auth(e, state.auth.realm()).into_response(),
     };
-    match edge(state, principal, req).await {
+    match edge(state, spaces, principal, req).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
     }
@@ -311,6 +333,7 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
 
 async fn edge(
     state: AppState,
+    spaces: Spaces,
     principal: crate::auth::Principal,
     req: Request,
 ) -> Result<Response, DavError> {
@@ -327,7 +350,7 @@ async fn edge(
         return principals::discovery_root(&state, &principal, &parts).await;
     }
     // segs[0] is "dav".
-    let space = match SPACES
+    let space = match spaces
         .iter()
         .find(|s| segs.len() >= 3 && segs[1] == s.name())
     {

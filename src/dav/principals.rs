@@ -183,7 +183,14 @@ impl Space for PrincipalSpace {
         Err(read_only())
     }
 
-    fn mkcol(&self, _: &DomainWrite<'_>, _: &AccountId, _: &str) -> Result<(), DavError> {
+    fn mkcol(
+        &self,
+        _: &DomainWrite<'_>,
+        _: &AccountId,
+        _: &str,
+        _: &[Name],
+        _: &[PropertyOp],
+    ) -> Result<(), DavError> {
         Err(read_only())
     }
 

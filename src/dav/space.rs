@@ -43,6 +43,14 @@ pub type PropertyOp = (String, String, Option<String>);
 pub trait Space: Send + Sync + 'static {
     /// The path segment after `/dav/`.
     fn name(&self) -> &'static str;
+    /// Methods beyond RFC 4918's that the space serves (for `Allow`).
+    fn extra_methods(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Compliance classes it adds to the `DAV` header (only what it really implements).
+    fn compliance_classes(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The space's own live properties, beside the engine's generic ones.
     fn live_properties(&self) -> &'static [LiveProp];
     /// The change-log scope that the collection at `path` syncs from (its changes name
@@ -89,7 +97,16 @@ pub trait Space: Send + Sync + 'static {
         content_type: &str,
         body: &[u8],
     ) -> Result<(Resource, bool), DavError>;
-    fn mkcol(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError>;
+    /// Creates a collection with extra resource types (besides `DAV:collection`; empty
+    /// for a plain one) and initial properties.
+    fn mkcol(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        path: &str,
+        types: &[Name],
+        props: &[PropertyOp],
+    ) -> Result<(), DavError>;
     fn delete(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError>;
     /// Copies `from` to the free path `to` (with members when `deep`).
     fn copy(

@@ -31,12 +31,18 @@ pub struct AppState {
     pub locks: Arc<crate::dav::locks::LockTable>,
 }
 
+/// The DAV spaces this server serves, registered with the engine.
+static DAV_SPACES: crate::dav::Spaces = &[
+    &crate::dav::files::FileSpace,
+    &crate::dav::principals::PrincipalSpace,
+];
+
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.http.max_body_bytes;
     let max_upload = state.config.http.max_upload_bytes.max(max_body);
     // DAV carries file uploads: its own, larger body limit; XML bodies are held to
     // `max_body_bytes` inside the engine.
-    let dav = crate::dav::router().layer(RequestBodyLimitLayer::new(max_upload));
+    let dav = crate::dav::router(DAV_SPACES).layer(RequestBodyLimitLayer::new(max_upload));
     let api = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/v1/me", get(api::me))

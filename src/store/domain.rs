@@ -106,6 +106,67 @@ CREATE TABLE dav_file_property (
     PRIMARY KEY (file_id, ns, name)
 ) STRICT;
 "#,
+    r#"
+-- Calendars (`/dav/calendars/<address>/<name>/`) and their objects. Index columns answer
+-- PROPFIND, sync and time-range candidates without parsing iCalendar.
+CREATE TABLE calendar (
+    id          INTEGER PRIMARY KEY,
+    account_id  TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,          -- the URL segment
+    components  TEXT NOT NULL,          -- supported components, e.g. 'VEVENT,VTODO'
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    UNIQUE (account_id, name)
+) STRICT;
+
+-- Dead properties of calendars (displayname, calendar-color, ...), verbatim.
+CREATE TABLE calendar_property (
+    calendar_id INTEGER NOT NULL REFERENCES calendar(id) ON DELETE CASCADE,
+    ns          TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    xml         TEXT NOT NULL,
+    PRIMARY KEY (calendar_id, ns, name)
+) STRICT;
+
+CREATE TABLE calendar_object (
+    id          INTEGER PRIMARY KEY,
+    calendar_id INTEGER NOT NULL REFERENCES calendar(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,          -- the URL segment, e.g. 'abc.ics'
+    uid         TEXT NOT NULL,
+    component   TEXT NOT NULL,          -- VEVENT, VTODO or VJOURNAL
+    etag        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    data        TEXT NOT NULL,          -- the iCalendar object as stored
+    first_start INTEGER,                -- UTC bounds of all instances; NULL: unbounded
+    last_end    INTEGER,
+    recurring   INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    UNIQUE (calendar_id, name),
+    UNIQUE (calendar_id, uid)
+) STRICT;
+CREATE INDEX calendar_object_start ON calendar_object (calendar_id, first_start);
+
+-- Instances of recurring objects up to the expansion horizon.
+CREATE TABLE calendar_instance (
+    object_id INTEGER NOT NULL REFERENCES calendar_object(id) ON DELETE CASCADE,
+    start     INTEGER NOT NULL,
+    end       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX calendar_instance_by_object ON calendar_instance (object_id);
+CREATE INDEX calendar_instance_start ON calendar_instance (start);
+
+-- Every account has a default calendar and a default task list.
+INSERT INTO calendar (account_id, name, components, created_at, modified_at)
+    SELECT id, 'calendar', 'VEVENT', created_at, created_at FROM account;
+INSERT INTO calendar (account_id, name, components, created_at, modified_at)
+    SELECT id, 'tasks', 'VTODO', created_at, created_at FROM account;
+INSERT INTO calendar_property (calendar_id, ns, name, xml)
+    SELECT id, 'DAV:', 'displayname',
+           CASE name WHEN 'calendar' THEN '<D:displayname xmlns:D="DAV:">Calendar</D:displayname>'
+                     ELSE '<D:displayname xmlns:D="DAV:">Tasks</D:displayname>' END
+    FROM calendar;
+"#,
 ];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.
@@ -604,6 +665,7 @@ impl DomainWrite<'_> {
             .map_err(conflict_on_unique(primary_address))?;
         self.insert_address(&id, primary_address, now)?;
         self.record_change(SCOPE_ACCOUNTS, id.as_str(), ChangeKind::Created)?;
+        self.create_default_calendars(&id)?;
         Ok(id)
     }
 
@@ -794,7 +856,8 @@ mod tests {
         db.write(|w| w.create_account("b@x.test", "", "h").map(|_| ()))
             .unwrap();
         let pruned = db.write(|w| w.prune_changes(now_unix() + 10)).unwrap();
-        assert_eq!(pruned, 2);
+        // Each account: its own change and its two default calendars.
+        assert_eq!(pruned, 6);
         assert_eq!(
             db.read(|r| r.changes_since(SCOPE_ACCOUNTS, Modseq(0)))
                 .unwrap(),

@@ -16,6 +16,7 @@
 //! [`domain::DomainWrite`], run through [`Db::read`] and [`Db::write`] (or their async
 //! twins, which move the blocking work off the async runtime).
 
+pub mod calendars;
 mod db;
 pub mod domain;
 pub mod files;

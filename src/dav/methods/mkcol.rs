@@ -1,32 +1,94 @@
-//! MKCOL (RFC 4918 §9.3): creates a collection. A body asks for extended MKCOL (RFC
-//! 5689), which the file space does not offer: 415.
+//! MKCOL (RFC 4918 §9.3), extended MKCOL (RFC 5689) and MKCALENDAR (RFC 4791 §5.3.1):
+//! create a collection, optionally of a given resource type and with properties. The
+//! space decides which kinds of collection may exist where.
 
 use axum::body::Body;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::parent;
+use crate::dav::space::PropertyOp;
+use crate::dav::xml::{self, Element, Name};
 use crate::dav::{Ctx, DavError, bytes_body};
 
-pub async fn mkcol(ctx: Ctx, body: Body) -> Result<Response, DavError> {
+const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
+
+/// The resource types and properties a request body asks for (`DAV:set/DAV:prop`).
+fn requested(root: &Element, body: &[u8]) -> Result<(Vec<Name>, Vec<PropertyOp>), DavError> {
+    let mut types = Vec::new();
+    let mut props = Vec::new();
+    for set in root.elements() {
+        if !set.name.is_dav("set") {
+            return Err(DavError::bad_request(format!(
+                "unexpected {} in {}",
+                set.name, root.name
+            )));
+        }
+        for prop in set.elements().filter(|e| e.name.is_dav("prop")) {
+            for p in prop.elements() {
+                if p.name.is_dav("resourcetype") {
+                    types.extend(
+                        p.elements()
+                            .map(|t| t.name.clone())
+                            .filter(|n| !n.is_dav("collection")),
+                    );
+                } else {
+                    props.push((
+                        p.name.ns.clone(),
+                        p.name.local.clone(),
+                        Some(p.verbatim(body)),
+                    ));
+                }
+            }
+        }
+    }
+    Ok((types, props))
+}
+
+pub async fn mkcol(ctx: Ctx, body: Body, calendar: bool) -> Result<Response, DavError> {
     let bytes = bytes_body::read(body, ctx.state.config.http.max_body_bytes).await?;
-    if !bytes.is_empty() {
-        return Err(DavError::status(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "MKCOL with a body is not supported here",
-        ));
+    let (mut types, props) = if bytes.iter().all(u8::is_ascii_whitespace) {
+        (Vec::new(), Vec::new())
+    } else {
+        // §9.3: a body of a type the server does not understand gets 415.
+        let ctype = ctx
+            .header(header::CONTENT_TYPE)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !ctype.contains("xml") && !calendar {
+            return Err(DavError::status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("MKCOL with a body of type {ctype:?}"),
+            ));
+        }
+        let root = xml::parse(&bytes)?;
+        let expected = if calendar {
+            Name::new(CALDAV, "mkcalendar")
+        } else {
+            Name::dav("mkcol")
+        };
+        if root.name != expected {
+            return Err(DavError::bad_request(format!(
+                "expected {expected}, found {}",
+                root.name
+            )));
+        }
+        requested(&root, &bytes)?
+    };
+    if calendar && !types.iter().any(|t| t.is(CALDAV, "calendar")) {
+        types.push(Name::new(CALDAV, "calendar"));
     }
     if ctx.path.is_empty() {
         return Err(DavError::status(
             StatusCode::METHOD_NOT_ALLOWED,
-            "the root of the file space exists",
+            "the root of the space exists",
         ));
     }
     ctx.check_if().await?;
     ctx.check_locks(parent(&ctx.path), false)?;
     let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
     ctx.db
-        .write_async(move |w| space.mkcol(w, &account, &path))
+        .write_async(move |w| space.mkcol(w, &account, &path, &types, &props))
         .await?;
     Ok(StatusCode::CREATED.into_response())
 }
