@@ -356,31 +356,33 @@ impl DomainWrite<'_> {
         to: &Calendar,
         to_name: &str,
     ) -> Result<()> {
-        let row: Option<(i64, String, String, Option<i64>, Option<i64>, bool, String)> = self
+        let row = self
             .conn()
             .query_row(
-                "SELECT id, uid, component, first_start, last_end, recurring, data FROM calendar_object WHERE calendar_id = ?1 AND name = ?2",
+                "SELECT id, data, uid, component, first_start, last_end, recurring FROM calendar_object WHERE calendar_id = ?1 AND name = ?2",
                 params![from.id, name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+                |r| {
+                    let index = ObjectIndex {
+                        uid: r.get(2)?,
+                        component: r.get(3)?,
+                        first_start: r.get(4)?,
+                        last_end: r.get(5)?,
+                        recurring: r.get(6)?,
+                        instances: Vec::new(),
+                    };
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, index))
+                },
             )
             .optional()?;
-        let Some((id, uid, component, first_start, last_end, recurring, data)) = row else {
+        let Some((id, data, mut index)) = row else {
             return Err(StoreError::NotFound(name.to_string()));
         };
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT start, end FROM calendar_instance WHERE object_id = ?1")?;
-        let instances = stmt
+        index.instances = stmt
             .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
-        let index = ObjectIndex {
-            uid,
-            component,
-            first_start,
-            last_end,
-            recurring,
-            instances,
-        };
         self.put_calendar_object(to, to_name, &index, &data)?;
         Ok(())
     }
