@@ -178,11 +178,15 @@ fn supported_report_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
         return false;
     }
     out.open(&Name::dav("supported-report-set"));
-    out.open(&Name::dav("supported-report"))
-        .open(&Name::dav("report"))
-        .empty(&Name::dav("sync-collection"))
-        .close()
-        .close();
+    let mut reports = vec![Name::dav("sync-collection")];
+    reports.extend(env.ctx.space.report_names(env.node));
+    for r in &reports {
+        out.open(&Name::dav("supported-report"))
+            .open(&Name::dav("report"))
+            .empty(r)
+            .close()
+            .close();
+    }
     out.close();
     true
 }

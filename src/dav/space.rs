@@ -6,9 +6,10 @@
 //! Every operation runs inside a transaction the engine opened, so a space's checks and
 //! its write share it, and fails with a [`DavError`] carrying the RFC's precondition.
 
+use super::Ctx;
 use super::DavError;
 use super::props::LiveProp;
-use super::xml::Name;
+use super::xml::{Element, Name};
 use crate::store::AccountId;
 use crate::store::domain::{DomainRead, DomainWrite};
 use crate::store::files::DeadProperty;
@@ -132,4 +133,20 @@ pub trait Space: Send + Sync + 'static {
         path: &str,
         ops: &[PropertyOp],
     ) -> Result<(), DavError>;
+
+    /// Reports beyond sync-collection that the space answers on this collection (for
+    /// `DAV:supported-report-set`).
+    fn report_names(&self, _collection: &Resource) -> Vec<Name> {
+        Vec::new()
+    }
+
+    /// Runs the report `root` names, if the space has it.
+    fn report(&self, _ctx: Ctx, _root: Element) -> Option<ReportFuture> {
+        None
+    }
 }
+
+/// A running report.
+pub type ReportFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<axum::response::Response, DavError>> + Send>,
+>;

@@ -5,7 +5,7 @@ mod delete;
 mod get;
 mod lock;
 mod mkcol;
-mod propfind;
+pub(crate) mod propfind;
 mod proppatch;
 mod put;
 mod report;

@@ -13,14 +13,14 @@ use crate::dav::xml::{DAV, Element, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
 use crate::store::files::DeadProperty;
 
-pub(super) enum Wanted {
+pub(crate) enum Wanted {
     /// `allprop`, with the `include` element's extra names.
     All(Vec<Name>),
     Names,
     Some(Vec<Name>),
 }
 
-pub(super) fn names_in(prop: &Element) -> Vec<Name> {
+pub(crate) fn names_in(prop: &Element) -> Vec<Name> {
     prop.elements().map(|e| e.name.clone()).collect()
 }
 
@@ -51,7 +51,7 @@ fn parse(root: Option<&Element>) -> Result<Wanted, DavError> {
 }
 
 /// True when the client asked for a minimal answer (RFC 8144 §2.1, and Apple's `Brief`).
-pub(super) fn minimal(ctx: &Ctx) -> bool {
+pub(crate) fn minimal(ctx: &Ctx) -> bool {
     ctx.headers
         .get_all("prefer")
         .iter()
@@ -113,13 +113,27 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
 
 /// One `DAV:response` with the properties `wanted` of `node` (RFC 4918 §9.1): a 200
 /// propstat for those it has, a 404 propstat for the others unless `minimal`.
-pub(super) fn write_response(
+pub(crate) fn write_response(
     ctx: &Ctx,
     out: &mut XmlOut,
     node: &Resource,
     dead: &[DeadProperty],
     wanted: &Wanted,
     minimal: bool,
+) {
+    write_response_with(ctx, out, node, dead, wanted, minimal, &|_, _| false)
+}
+
+/// [`write_response`] where `extra` answers some properties first (a report's
+/// `calendar-data`, computed from the resource's content), writing them and returning true.
+pub(crate) fn write_response_with(
+    ctx: &Ctx,
+    out: &mut XmlOut,
+    node: &Resource,
+    dead: &[DeadProperty],
+    wanted: &Wanted,
+    minimal: bool,
+    extra: &dyn Fn(&Name, &mut XmlOut) -> bool,
 ) {
     let locks = ctx
         .state
@@ -160,6 +174,7 @@ pub(super) fn write_response(
         Wanted::Some(names) => {
             for name in names {
                 let done = match props::find(ctx.space, name) {
+                    _ if extra(name, &mut found) => true,
                     Some(p) => (p.write)(&env, &mut found),
                     None => match dead
                         .iter()

@@ -33,10 +33,14 @@ pub async fn report(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     if root.name.is_dav("sync-collection") {
         return sync_collection(ctx, &root).await;
     }
+    let name = root.name.clone();
+    if let Some(run) = ctx.space.report(ctx, root) {
+        return run.await;
+    }
     Err(DavError::condition(
         StatusCode::FORBIDDEN,
         "supported-report",
-        format!("the report {} is not supported here", root.name),
+        format!("the report {name} is not supported here"),
     ))
 }
 
