@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod dav;
+pub mod groupware;
 pub mod http;
 pub mod names;
 pub mod store;

@@ -1,0 +1,5 @@
+//! Calendar and contact semantics shared by CalDAV, CardDAV and JMAP: validation and the
+//! index data of iCalendar objects (`ical`). Pure code above the store: no I/O, SQL or HTTP,
+//! so a calendar object written through one protocol is the same object the others read.
+
+pub mod ical;
