@@ -784,6 +784,23 @@ fn exdate_and_overrides_whatever_their_sequence() {
 }
 
 #[test]
+fn wall_clock_kept_across_dst_and_utc_exdate_matches_zoned_instance() {
+    let object = ok(&event(
+        "DTSTART;TZID=Europe/Berlin:20240325T100000\r\nDURATION:PT1H\r\n\
+         RRULE:FREQ=WEEKLY;COUNT=4\r\nEXDATE:20240408T080000Z\r\n",
+    ));
+    let starts: Vec<i64> = object.instances.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        starts,
+        vec![
+            t("2024-03-25T09:00:00Z"),
+            t("2024-04-01T08:00:00Z"),
+            t("2024-04-15T08:00:00Z"),
+        ]
+    );
+}
+
+#[test]
 fn rdate_named_by_exdate_is_removed() {
     let text = event(
         "DTSTART:20240101T100000Z\r\nDURATION:PT1H\r\n\
