@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod caldav;
 pub mod cli;
 pub mod config;
 pub mod dav;

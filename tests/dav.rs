@@ -56,7 +56,8 @@ fn options_tells_the_classes_without_credentials() {
         .send()
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["dav"], "1, 2, 3");
+    let dav = r.headers()["dav"].to_str().unwrap().to_string();
+    assert!(dav.starts_with("1, 2, 3"), "{dav}");
     assert!(r.headers()["allow"].to_str().unwrap().contains("PROPFIND"));
 }
 

@@ -23,6 +23,7 @@ fn resource(n: FileNode, sync: Option<i64>) -> Resource {
         created_at: n.created_at,
         modified_at: n.modified_at,
         sync,
+        attrs: Vec::new(),
     }
 }
 

@@ -52,10 +52,17 @@ pub const DAV_CLASSES: &str = "1, 2, 3";
 pub fn router(spaces: Spaces) -> Router<AppState> {
     Router::new()
         .route("/", any(handle_root))
+        // RFC 6764 §5: bootstrapping from a bare host name.
+        .route("/.well-known/caldav", any(well_known))
         .route("/dav", any(handle))
         .route("/dav/", any(handle))
         .route("/dav/{*rest}", any(handle))
         .layer(axum::Extension(spaces))
+}
+
+/// `/.well-known/caldav` points at the DAV root, where PROPFIND finds the principal.
+async fn well_known() -> Response {
+    (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, ROOT)]).into_response()
 }
 
 /// `/` serves DAV discovery (PROPFIND, OPTIONS) only; iOS starts there.

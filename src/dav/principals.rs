@@ -94,6 +94,19 @@ fn email_address_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
+/// RFC 4791 §6.2.1: where the principal's calendars are (a container of calendars,
+/// clients.md #2).
+fn calendar_home_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    let home = format!(
+        "{ROOT}calendars/{}/",
+        super::href::encode_segment(&env.ctx.owner)
+    );
+    out.open(&Name::new(CALDAV, "calendar-home-set"))
+        .text_element(&Name::dav("href"), &home)
+        .close();
+    true
+}
+
 #[rustfmt::skip]
 static PRINCIPAL_PROPS: &[LiveProp] = &[
     LiveProp { ns: DAV, name: "displayname", protected: true, allprop: true, write: displayname },
@@ -103,6 +116,7 @@ static PRINCIPAL_PROPS: &[LiveProp] = &[
     LiveProp { ns: DAV, name: "group-membership", protected: true, allprop: false, write: group_membership },
     LiveProp { ns: CALDAV, name: "calendar-user-address-set", protected: true, allprop: false, write: calendar_user_address_set },
     LiveProp { ns: CALDAV, name: "calendar-user-type", protected: true, allprop: false, write: calendar_user_type },
+    LiveProp { ns: CALDAV, name: "calendar-home-set", protected: true, allprop: false, write: calendar_home_set },
     LiveProp { ns: CS, name: "email-address-set", protected: true, allprop: false, write: email_address_set },
 ];
 
@@ -142,6 +156,7 @@ impl Space for PrincipalSpace {
             created_at: 0,
             modified_at: 0,
             sync: None,
+            attrs: Vec::new(),
         }))
     }
 

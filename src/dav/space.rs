@@ -29,11 +29,20 @@ pub struct Resource {
     pub modified_at: i64,
     /// For collections: the modseq of their newest change (the sync token and ctag).
     pub sync: Option<i64>,
+    /// Space-specific facts its live properties read (e.g. a calendar's components).
+    pub attrs: Vec<(&'static str, String)>,
 }
 
 impl Resource {
     pub fn is_collection(&self) -> bool {
         self.collection.is_some()
+    }
+
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 

@@ -35,6 +35,7 @@ pub struct AppState {
 static DAV_SPACES: crate::dav::Spaces = &[
     &crate::dav::files::FileSpace,
     &crate::dav::principals::PrincipalSpace,
+    &crate::caldav::CalendarSpace,
 ];
 
 pub fn router(state: AppState) -> Router {

@@ -151,7 +151,8 @@ impl DomainRead<'_> {
     }
 
     /// Objects of `component` (any when None) that may have an instance overlapping
-    /// `[start, end)`, from the index alone: the caller re-checks these few in full.
+    /// `[start, end)`, from the index alone: the caller re-checks these few in full. The
+    /// bounds are inclusive so that zero-length instances are never missed (RFC 4791 §9.9).
     pub fn calendar_candidates(
         &self,
         calendar_id: i64,
@@ -163,10 +164,10 @@ impl DomainRead<'_> {
         let sql = format!(
             "SELECT {OBJECT_COLUMNS} FROM calendar_object o
              WHERE calendar_id = ?1 AND (?2 IS NULL OR component = ?2)
-               AND (first_start IS NULL OR first_start < ?4)
-               AND (last_end IS NULL OR last_end > ?3)
+               AND (first_start IS NULL OR first_start <= ?4)
+               AND (last_end IS NULL OR last_end >= ?3)
                AND (recurring = 0 OR last_end IS NULL
-                    OR EXISTS (SELECT 1 FROM calendar_instance i WHERE i.object_id = o.id AND i.start < ?4 AND i.end > ?3)
+                    OR EXISTS (SELECT 1 FROM calendar_instance i WHERE i.object_id = o.id AND i.start <= ?4 AND i.end >= ?3)
                     OR NOT EXISTS (SELECT 1 FROM calendar_instance i WHERE i.object_id = o.id))
              ORDER BY name"
         );

@@ -16,15 +16,12 @@ pub async fn get(ctx: Ctx, head: bool) -> Result<Response, DavError> {
             let Some(node) = space.resource(r, &account, &path)? else {
                 return Ok(None);
             };
-            let body = if node.is_collection() {
-                let members = space.members(r, &account, &path)?;
-                Err(members)
-            } else {
-                Ok(if head {
-                    Vec::new()
-                } else {
-                    space.content(r, &account, &path)?.unwrap_or_default()
-                })
+            // A collection with content of its own (a whole calendar) serves it; other
+            // collections get a listing.
+            let body = match space.content(r, &account, &path)? {
+                Some(bytes) => Ok(bytes),
+                None if node.is_collection() => Err(space.members(r, &account, &path)?),
+                None => Ok(Vec::new()),
             };
             Ok(Some((node, body)))
         })
@@ -48,7 +45,7 @@ pub async fn get(ctx: Ctx, head: bool) -> Result<Response, DavError> {
     }
     match body {
         Ok(bytes) => {
-            let len = node.size.to_string();
+            let len = bytes.len().to_string();
             let ctype = if node.content_type.is_empty() {
                 "application/octet-stream".to_string()
             } else {
@@ -60,7 +57,12 @@ pub async fn get(ctx: Ctx, head: bool) -> Result<Response, DavError> {
                 (header::LAST_MODIFIED, timefmt::http_date(node.modified_at)),
                 (header::CONTENT_LENGTH, len),
             ];
-            Ok((StatusCode::OK, headers, Body::from(bytes)).into_response())
+            let body = if head {
+                Body::empty()
+            } else {
+                Body::from(bytes)
+            };
+            Ok((StatusCode::OK, headers, body).into_response())
         }
         Err(members) => {
             let mut html = String::from(

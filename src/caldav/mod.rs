@@ -1,0 +1,674 @@
+//! CalDAV (RFC 4791) on the DAV engine: the calendar space `/dav/calendars/<address>/`.
+//!
+//! The home holds calendars; a calendar holds calendar object resources. PUT validates an
+//! object with `groupware::ical::ingest` (RFC 4791 §5.3.2.1 preconditions) and stores it
+//! with its index (UID, component, UTC bounds, instances), so PROPFIND, sync-collection
+//! and the candidate step of time-range queries never parse iCalendar. Calendar
+//! properties a client sets (displayname, color, order, description, timezone) are dead
+//! properties kept verbatim; the component set is live and fixed at creation.
+
+mod reports;
+
+use axum::http::StatusCode;
+
+use crate::dav::props::{LiveProp, PropEnv};
+use crate::dav::space::{PropertyOp, ReportFuture, Resource, Space};
+use crate::dav::xml::{self, Element, Name, XmlOut};
+use crate::dav::{Ctx, DavError};
+use crate::groupware::ical::{self, ComponentKind, IngestError, IngestLimits};
+use crate::store::calendars::{Calendar, ObjectIndex, ObjectMeta, calendar_scope, home_scope};
+use crate::store::domain::{DomainRead, DomainWrite};
+use crate::store::files::DeadProperty;
+use crate::store::{AccountId, StoreError};
+
+pub const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
+
+/// Components a calendar may hold.
+const COMPONENTS: &[&str] = &["VEVENT", "VTODO", "VJOURNAL"];
+
+pub struct CalendarSpace;
+
+/// Where a path of the space points.
+enum Loc<'a> {
+    Home,
+    Calendar(&'a str),
+    Object(&'a str, &'a str),
+}
+
+fn locate(path: &str) -> Option<Loc<'_>> {
+    if path.is_empty() {
+        return Some(Loc::Home);
+    }
+    let mut parts = path.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(c), None, None) => Some(Loc::Calendar(c)),
+        (Some(c), Some(o), None) => Some(Loc::Object(c, o)),
+        _ => None,
+    }
+}
+
+fn kind_name(k: ComponentKind) -> &'static str {
+    match k {
+        ComponentKind::Event => "VEVENT",
+        ComponentKind::Todo => "VTODO",
+        ComponentKind::Journal => "VJOURNAL",
+    }
+}
+
+pub fn limits() -> IngestLimits {
+    IngestLimits::default()
+}
+
+fn calendar_resource(r: &DomainRead<'_>, c: &Calendar) -> Result<Resource, DavError> {
+    let sync = r.scope_modseq(&calendar_scope(c.id))?.0;
+    Ok(Resource {
+        path: c.name.clone(),
+        collection: Some(vec![Name::new(CALDAV, "calendar")]),
+        etag: format!("\"cal-{sync}\""),
+        content_type: "text/calendar; charset=utf-8".into(),
+        size: 0,
+        created_at: c.created_at,
+        modified_at: c.modified_at,
+        sync: Some(sync),
+        attrs: vec![("components", c.components.join(","))],
+    })
+}
+
+fn object_resource(c: &Calendar, o: ObjectMeta) -> Resource {
+    Resource {
+        path: format!("{}/{}", c.name, o.name),
+        collection: None,
+        etag: o.etag,
+        content_type: format!(
+            "text/calendar; charset=utf-8; component={}",
+            o.component.to_ascii_lowercase()
+        ),
+        size: o.size,
+        created_at: o.created_at,
+        modified_at: o.modified_at,
+        sync: None,
+        attrs: Vec::new(),
+    }
+}
+
+fn need_calendar(r: &DomainRead<'_>, owner: &AccountId, name: &str) -> Result<Calendar, DavError> {
+    r.calendar(owner, name)?.ok_or_else(|| {
+        DavError::conflict(format!(
+            "no calendar {name}: create it with MKCALENDAR first"
+        ))
+    })
+}
+
+fn caldav_condition(status: StatusCode, element: &str, reason: impl Into<String>) -> DavError {
+    DavError::Condition {
+        status,
+        element: Name::new(CALDAV, element),
+        hrefs: Vec::new(),
+        reason: reason.into(),
+    }
+}
+
+/// RFC 4791 §5.3.2.1: each ingest error is a precondition of PUT.
+fn ingest_error(e: IngestError) -> DavError {
+    let status = if matches!(e, IngestError::TooLarge) {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    caldav_condition(status, e.precondition(), e.to_string())
+}
+
+/// The component names of a `supported-calendar-component-set` element.
+fn components_of(xml_text: &str) -> Result<Vec<String>, DavError> {
+    let el = xml::parse(xml_text.as_bytes())?;
+    let mut out = Vec::new();
+    for comp in el.elements().filter(|e| e.name.is(CALDAV, "comp")) {
+        let name = comp.attr("", "name").unwrap_or("").to_ascii_uppercase();
+        if !COMPONENTS.contains(&name.as_str()) {
+            return Err(caldav_condition(
+                StatusCode::FORBIDDEN,
+                "supported-calendar-component",
+                format!("calendars cannot hold {name}"),
+            ));
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    if out.is_empty() {
+        return Err(caldav_condition(
+            StatusCode::FORBIDDEN,
+            "supported-calendar-component",
+            "a calendar needs at least one component",
+        ));
+    }
+    Ok(out)
+}
+
+fn supported_calendar_component_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    // RFC 4791 §5.2.3; reported on every calendar (clients.md #16).
+    let Some(comps) = env.node.attr("components") else {
+        return false;
+    };
+    out.open(&Name::new(CALDAV, "supported-calendar-component-set"));
+    for c in comps.split(',') {
+        out.open_with(&Name::new(CALDAV, "comp"), &[("name", c)])
+            .close();
+    }
+    out.close();
+    true
+}
+
+fn is_calendar(env: &PropEnv<'_>) -> bool {
+    env.node
+        .collection
+        .as_ref()
+        .is_some_and(|t| t.iter().any(|t| t.is(CALDAV, "calendar")))
+}
+
+fn supported_calendar_data(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    if !is_calendar(env) {
+        return false;
+    }
+    out.open(&Name::new(CALDAV, "supported-calendar-data"));
+    out.open_with(
+        &Name::new(CALDAV, "calendar-data"),
+        &[("content-type", "text/calendar"), ("version", "2.0")],
+    )
+    .close();
+    out.close();
+    true
+}
+
+fn max_resource_size(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    if !is_calendar(env) {
+        return false;
+    }
+    out.text_element(
+        &Name::new(CALDAV, "max-resource-size"),
+        &limits().max_bytes.to_string(),
+    );
+    true
+}
+
+fn max_instances(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    if !is_calendar(env) {
+        return false;
+    }
+    out.text_element(
+        &Name::new(CALDAV, "max-instances"),
+        &limits().max_instances.to_string(),
+    );
+    true
+}
+
+fn ical_utc(unix: i64) -> String {
+    let t = crate::timefmt::rfc3339(unix);
+    t.replace(['-', ':'], "")
+}
+
+fn min_date_time(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    if !is_calendar(env) {
+        return false;
+    }
+    out.text_element(
+        &Name::new(CALDAV, "min-date-time"),
+        &ical_utc(limits().min_date),
+    );
+    true
+}
+
+fn max_date_time(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    if !is_calendar(env) {
+        return false;
+    }
+    out.text_element(
+        &Name::new(CALDAV, "max-date-time"),
+        &ical_utc(limits().max_date),
+    );
+    true
+}
+
+#[rustfmt::skip]
+static CALENDAR_PROPS: &[LiveProp] = &[
+    LiveProp { ns: CALDAV, name: "supported-calendar-component-set", protected: true, allprop: false, write: supported_calendar_component_set },
+    LiveProp { ns: CALDAV, name: "supported-calendar-data", protected: true, allprop: false, write: supported_calendar_data },
+    LiveProp { ns: CALDAV, name: "max-resource-size", protected: true, allprop: false, write: max_resource_size },
+    LiveProp { ns: CALDAV, name: "max-instances", protected: true, allprop: false, write: max_instances },
+    LiveProp { ns: CALDAV, name: "min-date-time", protected: true, allprop: false, write: min_date_time },
+    LiveProp { ns: CALDAV, name: "max-date-time", protected: true, allprop: false, write: max_date_time },
+];
+
+/// A whole calendar as one iCalendar stream (GET on a calendar, subscriptions): one
+/// VCALENDAR holding every object's components, each VTIMEZONE once per TZID. Works on
+/// lines: BEGIN/END lines are never folded, and everything else is copied as it was.
+pub fn merge(objects: &[String], name: Option<&str>) -> String {
+    let mut out = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Domus//Domus//EN\r\n");
+    if let Some(n) = name {
+        let escaped = n
+            .replace('\\', "\\\\")
+            .replace(';', "\\;")
+            .replace(',', "\\,")
+            .replace('\n', "\\n");
+        out.push_str(&format!("X-WR-CALNAME:{escaped}\r\n"));
+    }
+    let mut timezones: Vec<String> = Vec::new();
+    for obj in objects {
+        let mut depth = 0usize;
+        let mut block: Vec<&str> = Vec::new();
+        let mut tzid: Option<String> = None;
+        for line in obj.split('\n').map(|l| l.trim_end_matches('\r')) {
+            let upper = line.to_ascii_uppercase();
+            if upper.starts_with("BEGIN:") {
+                depth += 1;
+            }
+            if depth >= 2 {
+                block.push(line);
+                if depth == 2 && upper.starts_with("TZID:") {
+                    tzid = Some(line[5..].to_string());
+                }
+            }
+            if upper.starts_with("END:") {
+                if depth == 2 {
+                    let is_tz = block
+                        .first()
+                        .is_some_and(|b| b.eq_ignore_ascii_case("BEGIN:VTIMEZONE"));
+                    let dup = is_tz && tzid.as_ref().is_some_and(|t| timezones.contains(t));
+                    if !dup {
+                        if let (true, Some(t)) = (is_tz, &tzid) {
+                            timezones.push(t.clone());
+                        }
+                        for l in &block {
+                            out.push_str(l);
+                            out.push_str("\r\n");
+                        }
+                    }
+                    block.clear();
+                    tzid = None;
+                }
+                depth = depth.saturating_sub(1);
+            }
+        }
+    }
+    out.push_str("END:VCALENDAR\r\n");
+    out
+}
+
+fn forbidden(reason: &str) -> DavError {
+    DavError::status(StatusCode::FORBIDDEN, reason)
+}
+
+impl Space for CalendarSpace {
+    fn name(&self) -> &'static str {
+        "calendars"
+    }
+
+    fn extra_methods(&self) -> &'static [&'static str] {
+        &["MKCALENDAR"]
+    }
+
+    fn compliance_classes(&self) -> &'static [&'static str] {
+        &["calendar-access"]
+    }
+
+    fn live_properties(&self) -> &'static [LiveProp] {
+        CALENDAR_PROPS
+    }
+
+    fn sync_scope(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        path: &str,
+    ) -> Result<Option<String>, DavError> {
+        Ok(match locate(path) {
+            Some(Loc::Home) => Some(home_scope(owner)),
+            Some(Loc::Calendar(c)) => r.calendar(owner, c)?.map(|c| calendar_scope(c.id)),
+            _ => None,
+        })
+    }
+
+    fn resource(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        path: &str,
+    ) -> Result<Option<Resource>, DavError> {
+        match locate(path) {
+            None => Ok(None),
+            Some(Loc::Home) => {
+                let sync = r.scope_modseq(&home_scope(owner))?.0;
+                Ok(Some(Resource {
+                    path: String::new(),
+                    collection: Some(Vec::new()),
+                    etag: format!("\"home-{sync}\""),
+                    content_type: String::new(),
+                    size: 0,
+                    created_at: 0,
+                    modified_at: 0,
+                    sync: Some(sync),
+                    attrs: Vec::new(),
+                }))
+            }
+            Some(Loc::Calendar(name)) => match r.calendar(owner, name)? {
+                Some(c) => Ok(Some(calendar_resource(r, &c)?)),
+                None => Ok(None),
+            },
+            Some(Loc::Object(cal, obj)) => {
+                let Some(c) = r.calendar(owner, cal)? else {
+                    return Ok(None);
+                };
+                Ok(r.calendar_object(c.id, obj)?
+                    .map(|o| object_resource(&c, o)))
+            }
+        }
+    }
+
+    fn members(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        path: &str,
+    ) -> Result<Vec<Resource>, DavError> {
+        match locate(path) {
+            Some(Loc::Home) => r
+                .calendars(owner)?
+                .iter()
+                .map(|c| calendar_resource(r, c))
+                .collect(),
+            Some(Loc::Calendar(name)) => {
+                let Some(c) = r.calendar(owner, name)? else {
+                    return Ok(Vec::new());
+                };
+                Ok(r.calendar_objects(c.id)?
+                    .into_iter()
+                    .map(|o| object_resource(&c, o))
+                    .collect())
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn dead_properties(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        path: &str,
+    ) -> Result<Vec<DeadProperty>, DavError> {
+        match locate(path) {
+            Some(Loc::Calendar(name)) => match r.calendar(owner, name)? {
+                Some(c) => Ok(r.calendar_properties(c.id)?),
+                None => Ok(Vec::new()),
+            },
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn content(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        path: &str,
+    ) -> Result<Option<Vec<u8>>, DavError> {
+        match locate(path) {
+            Some(Loc::Object(cal, obj)) => {
+                let Some(c) = r.calendar(owner, cal)? else {
+                    return Ok(None);
+                };
+                Ok(r.calendar_object_data(c.id, obj)?.map(String::into_bytes))
+            }
+            // GET on a calendar: the whole calendar as one iCalendar stream.
+            Some(Loc::Calendar(name)) => {
+                let Some(c) = r.calendar(owner, name)? else {
+                    return Ok(None);
+                };
+                let name = r
+                    .calendar_properties(c.id)?
+                    .into_iter()
+                    .find(|p| p.ns == "DAV:" && p.name == "displayname")
+                    .and_then(|p| xml::parse(p.xml.as_bytes()).ok())
+                    .map(|e| e.text());
+                Ok(Some(
+                    merge(&r.calendar_all_data(c.id)?, name.as_deref()).into_bytes(),
+                ))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn put(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        path: &str,
+        _content_type: &str,
+        body: &[u8],
+    ) -> Result<(Resource, bool), DavError> {
+        let Some(Loc::Object(cal, obj)) = locate(path) else {
+            return Err(DavError::status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "PUT creates calendar object resources inside a calendar",
+            ));
+        };
+        let calendar = need_calendar(w, owner, cal)?;
+        let parsed = ical::ingest(body, &limits()).map_err(ingest_error)?;
+        let component = kind_name(parsed.kind);
+        if !calendar.components.iter().any(|c| c == component) {
+            return Err(caldav_condition(
+                StatusCode::FORBIDDEN,
+                "supported-calendar-component",
+                format!("the calendar {cal} does not hold {component}"),
+            ));
+        }
+        // The UID of a resource is its identity: another UID at the same href is refused.
+        if let Some(existing) = w.calendar_object(calendar.id, obj)?
+            && existing.uid != parsed.uid
+        {
+            return Err(DavError::Condition {
+                status: StatusCode::CONFLICT,
+                element: Name::new(CALDAV, "no-uid-conflict"),
+                hrefs: Vec::new(),
+                reason: format!(
+                    "{obj} holds UID {}; a PUT cannot change it to {}",
+                    existing.uid, parsed.uid
+                ),
+            });
+        }
+        let index = ObjectIndex {
+            uid: parsed.uid.clone(),
+            component: component.to_string(),
+            first_start: parsed.first_start,
+            last_end: parsed.last_end,
+            recurring: parsed.recurring,
+            instances: parsed.instances.clone(),
+        };
+        let text = String::from_utf8_lossy(body).into_owned();
+        let (meta, created) = w
+            .put_calendar_object(&calendar, obj, &index, &text)
+            .map_err(|e| match e {
+                StoreError::Conflict(other) => DavError::Condition {
+                    status: StatusCode::CONFLICT,
+                    element: Name::new(CALDAV, "no-uid-conflict"),
+                    hrefs: vec![format!("{}/{}", calendar.name, other)],
+                    reason: format!("UID {} is already used by {other}", parsed.uid),
+                },
+                e => e.into(),
+            })?;
+        Ok((object_resource(&calendar, meta), created))
+    }
+
+    fn mkcol(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        path: &str,
+        types: &[Name],
+        props: &[PropertyOp],
+    ) -> Result<(), DavError> {
+        let Some(Loc::Calendar(name)) = locate(path) else {
+            return Err(forbidden("calendars are created in the calendar home"));
+        };
+        if !types.iter().any(|t| t.is(CALDAV, "calendar")) || types.len() != 1 {
+            return Err(DavError::condition(
+                StatusCode::FORBIDDEN,
+                "valid-resourcetype",
+                "the calendar home holds calendars only",
+            ));
+        }
+        if w.calendar(owner, name)?.is_some() {
+            return Err(DavError::condition(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "resource-must-be-null",
+                format!("{name} exists"),
+            ));
+        }
+        let mut components = vec!["VEVENT".to_string(), "VTODO".to_string()];
+        let mut dead = Vec::new();
+        for (ns, local, value) in props {
+            if ns == CALDAV && local == "supported-calendar-component-set" {
+                components = components_of(value.as_deref().unwrap_or(""))?;
+            } else {
+                dead.push((ns.clone(), local.clone(), value.clone()));
+            }
+        }
+        w.create_calendar(owner, name, &components, &dead)
+            .map_err(|e| match e {
+                StoreError::Conflict(n) => {
+                    DavError::status(StatusCode::METHOD_NOT_ALLOWED, format!("{n} exists"))
+                }
+                e => e.into(),
+            })?;
+        Ok(())
+    }
+
+    fn delete(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError> {
+        match locate(path) {
+            Some(Loc::Calendar(name)) => w
+                .delete_calendar(owner, name)
+                .map_err(|_| DavError::not_found(format!("no calendar {name}"))),
+            Some(Loc::Object(cal, obj)) => {
+                let Some(c) = w.calendar(owner, cal)? else {
+                    return Err(DavError::not_found(format!("no calendar {cal}")));
+                };
+                w.delete_calendar_object(&c, obj)
+                    .map_err(|_| DavError::not_found(format!("nothing at {path}")))
+            }
+            _ => Err(forbidden("the calendar home cannot be deleted")),
+        }
+    }
+
+    fn copy(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        from: &str,
+        to: &str,
+        _deep: bool,
+    ) -> Result<(), DavError> {
+        let (Some(Loc::Object(fc, fo)), Some(Loc::Object(tc, to_name))) =
+            (locate(from), locate(to))
+        else {
+            return Err(forbidden("only calendar objects are copied or moved"));
+        };
+        let source = need_calendar(w, owner, fc)?;
+        let target = need_calendar(w, owner, tc)?;
+        w.copy_calendar_object(&source, fo, &target, to_name)
+            .map_err(|e| match e {
+                StoreError::Conflict(other) => DavError::Condition {
+                    status: StatusCode::CONFLICT,
+                    element: Name::new(CALDAV, "no-uid-conflict"),
+                    hrefs: vec![format!("{tc}/{other}")],
+                    reason: format!("the UID is already used by {other} in {tc}"),
+                },
+                StoreError::NotFound(_) => DavError::not_found(format!("nothing at {from}")),
+                e => e.into(),
+            })
+    }
+
+    fn rename(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        from: &str,
+        to: &str,
+    ) -> Result<(), DavError> {
+        let Some(Loc::Object(fc, fo)) = locate(from) else {
+            return Err(forbidden("only calendar objects are moved"));
+        };
+        // Moving within one calendar would trip over the object's own UID: free it first.
+        let source = need_calendar(w, owner, fc)?;
+        let data = w
+            .calendar_object_data(source.id, fo)?
+            .ok_or_else(|| DavError::not_found(format!("nothing at {from}")))?;
+        w.delete_calendar_object(&source, fo)?;
+        let Some(Loc::Object(tc, to_name)) = locate(to) else {
+            return Err(forbidden("calendar objects move into calendars"));
+        };
+        let target = need_calendar(w, owner, tc)?;
+        let parsed = ical::ingest(data.as_bytes(), &limits()).map_err(ingest_error)?;
+        let component = kind_name(parsed.kind);
+        if !target.components.iter().any(|c| c == component) {
+            return Err(caldav_condition(
+                StatusCode::FORBIDDEN,
+                "supported-calendar-component",
+                format!("the calendar {tc} does not hold {component}"),
+            ));
+        }
+        let index = ObjectIndex {
+            uid: parsed.uid.clone(),
+            component: component.to_string(),
+            first_start: parsed.first_start,
+            last_end: parsed.last_end,
+            recurring: parsed.recurring,
+            instances: parsed.instances,
+        };
+        w.put_calendar_object(&target, to_name, &index, &data)
+            .map_err(|e| match e {
+                StoreError::Conflict(other) => DavError::Condition {
+                    status: StatusCode::CONFLICT,
+                    element: Name::new(CALDAV, "no-uid-conflict"),
+                    hrefs: vec![format!("{tc}/{other}")],
+                    reason: format!("the UID is already used by {other} in {tc}"),
+                },
+                e => e.into(),
+            })?;
+        Ok(())
+    }
+
+    fn patch_properties(
+        &self,
+        w: &DomainWrite<'_>,
+        owner: &AccountId,
+        path: &str,
+        ops: &[PropertyOp],
+    ) -> Result<(), DavError> {
+        match locate(path) {
+            Some(Loc::Calendar(name)) => {
+                let Some(c) = w.calendar(owner, name)? else {
+                    return Err(DavError::not_found(format!("no calendar {name}")));
+                };
+                Ok(w.patch_calendar_properties(c.id, ops)?)
+            }
+            _ => Err(forbidden("only calendars have settable properties here")),
+        }
+    }
+
+    fn report_names(&self, collection: &Resource) -> Vec<Name> {
+        if collection
+            .collection
+            .as_ref()
+            .is_some_and(|t| t.iter().any(|t| t.is(CALDAV, "calendar")))
+        {
+            vec![
+                Name::new(CALDAV, "calendar-query"),
+                Name::new(CALDAV, "calendar-multiget"),
+            ]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn report(&self, ctx: Ctx, root: Element) -> Option<ReportFuture> {
+        reports::report(ctx, root)
+    }
+}

@@ -1,0 +1,381 @@
+//! CalDAV over HTTP: discovery from a bare host name, calendars, validated objects,
+//! reports, sync, and isolation. The external suites (conformance/) check the rest.
+
+mod common;
+
+use common::*;
+use reqwest::blocking::{RequestBuilder, Response};
+use reqwest::{Method, StatusCode};
+
+const HOME: &str = "/dav/calendars/alice@a.test/";
+const CAL: &str = "/dav/calendars/alice@a.test/calendar/";
+
+fn req(s: &Server, method: &str, path: &str) -> RequestBuilder {
+    client()
+        .request(Method::from_bytes(method.as_bytes()).unwrap(), s.url(path))
+        .basic_auth("alice@a.test", Some("alice-pw-1"))
+}
+
+fn setup() -> Server {
+    let s = Server::start();
+    s.domus_ok(&["domain", "add", "a.test"]);
+    s.domus_ok(&["domain", "add", "b.test"]);
+    add_user(&s.data, "alice@a.test", "alice-pw-1");
+    add_user(&s.data, "bob@b.test", "bob-pw-1");
+    s
+}
+
+fn event(uid: &str, start: &str, end: &str, extra: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\nSUMMARY:Event {uid}\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+fn put(s: &Server, path: &str, body: &str) -> Response {
+    req(s, "PUT", path)
+        .header("Content-Type", "text/calendar; charset=utf-8")
+        .body(body.to_string())
+        .send()
+        .unwrap()
+}
+
+fn report(s: &Server, path: &str, body: &str) -> (StatusCode, String) {
+    let r = req(s, "REPORT", path)
+        .header("Depth", "1")
+        .header("Content-Type", "application/xml")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    (r.status(), r.text().unwrap())
+}
+
+#[test]
+fn discovery_leads_from_the_host_to_the_calendars() {
+    let s = setup();
+    let r = client()
+        .request(Method::OPTIONS, s.url("/dav/"))
+        .send()
+        .unwrap();
+    let dav = r.headers()["dav"].to_str().unwrap().to_string();
+    assert!(dav.contains("calendar-access"), "{dav}");
+    assert!(
+        !dav.contains("calendar-auto-schedule"),
+        "scheduling is not built: {dav}"
+    );
+    assert!(
+        r.headers()["allow"]
+            .to_str()
+            .unwrap()
+            .contains("MKCALENDAR")
+    );
+
+    let r = client()
+        .get(s.url("/.well-known/caldav"))
+        .basic_auth("alice@a.test", Some("alice-pw-1"))
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.url().path(),
+        "/dav/",
+        "well-known redirects to the DAV root"
+    );
+
+    let text = req(&s, "PROPFIND", "/dav/principals/alice@a.test/")
+        .header("Depth", "0")
+        .body(r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-home-set/></D:prop></D:propfind>"#)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        text.contains(&format!("<C:calendar-home-set><D:href>{HOME}</D:href>")),
+        "{text}"
+    );
+
+    let text = req(&s, "PROPFIND", HOME)
+        .header("Depth", "1")
+        .body(r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:resourcetype/><D:displayname/><C:supported-calendar-component-set/></D:prop></D:propfind>"#)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    // The home is a plain collection holding the default calendar and task list.
+    assert!(text.contains(&format!("<D:href>{HOME}</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype>")), "{text}");
+    assert!(
+        text.contains("<D:href>/dav/calendars/alice@a.test/calendar/</D:href>")
+            && text.contains("<C:calendar/>"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"<C:comp name="VEVENT"></C:comp>"#)
+            && text.contains(r#"<C:comp name="VTODO"></C:comp>"#),
+        "{text}"
+    );
+    assert!(text.contains(">Tasks</D:displayname>"), "{text}");
+}
+
+#[test]
+fn mkcalendar_keeps_apple_properties_verbatim() {
+    let s = setup();
+    let body = r#"<?xml version="1.0" encoding="UTF-8"?>
+<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/">
+  <D:set><D:prop>
+    <D:displayname>Work</D:displayname>
+    <A:calendar-color symbolic-color="blue">#0000FFFF</A:calendar-color>
+    <A:calendar-order>3</A:calendar-order>
+    <C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>
+  </D:prop></D:set>
+</C:mkcalendar>"#;
+    let r = req(&s, "MKCALENDAR", &format!("{HOME}work/"))
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = req(&s, "MKCALENDAR", &format!("{HOME}work/"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let text = req(&s, "PROPFIND", &format!("{HOME}work/"))
+        .header("Depth", "0")
+        .body(r#"<D:propfind xmlns:D="DAV:" xmlns:A="http://apple.com/ns/ical/" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:displayname/><A:calendar-color/><A:calendar-order/><C:supported-calendar-component-set/></D:prop></D:propfind>"#)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(text.contains(r#"<A:calendar-color xmlns:A="http://apple.com/ns/ical/" symbolic-color="blue">#0000FFFF</A:calendar-color>"#), "{text}");
+    assert!(
+        text.contains(">Work</D:displayname>") && text.contains(">3</A:calendar-order>"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"<C:comp name="VEVENT"></C:comp></C:supported-calendar-component-set>"#),
+        "{text}"
+    );
+    // The component set is fixed once the calendar exists.
+    let r = req(&s, "PROPPATCH", &format!("{HOME}work/"))
+        .body(r#"<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:supported-calendar-component-set><C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set></D:propertyupdate>"#)
+        .send()
+        .unwrap();
+    assert!(r.text().unwrap().contains("403 Forbidden"));
+    // A plain MKCOL in the home is not a calendar.
+    assert_eq!(
+        req(&s, "MKCOL", &format!("{HOME}plain/"))
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[test]
+fn put_validates_objects_with_the_rfc_preconditions() {
+    let s = setup();
+    let ok = event("u1", "20261201T100000Z", "20261201T110000Z", "");
+    let r = put(&s, &format!("{CAL}u1.ics"), &ok);
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let r = req(&s, "GET", &format!("{CAL}u1.ics")).send().unwrap();
+    assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    assert_eq!(r.text().unwrap(), ok);
+
+    let cases: Vec<(&str, String, StatusCode, &str)> = vec![
+        ("same UID elsewhere", ok.clone(), StatusCode::CONFLICT, "no-uid-conflict"),
+        ("not iCalendar", "hello".to_string(), StatusCode::FORBIDDEN, "valid-calendar-data"),
+        ("METHOD", ok.replace("VERSION:2.0\r\n", "VERSION:2.0\r\nMETHOD:REQUEST\r\n"), StatusCode::FORBIDDEN, "valid-calendar-object-resource"),
+        (
+            "a task in an event calendar",
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//T//T//EN\r\nBEGIN:VTODO\r\nUID:t1\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:x\r\nEND:VTODO\r\nEND:VCALENDAR\r\n".to_string(),
+            StatusCode::FORBIDDEN,
+            "supported-calendar-component",
+        ),
+    ];
+    for (what, body, status, element) in cases {
+        let r = put(&s, &format!("{CAL}other.ics"), &body);
+        assert_eq!(r.status(), status, "{what}");
+        let text = r.text().unwrap();
+        assert!(text.contains(element), "{what}: {text}");
+    }
+    // A PUT that changes the UID of an existing resource.
+    let r = put(
+        &s,
+        &format!("{CAL}u1.ics"),
+        &event("changed", "20261201T100000Z", "20261201T110000Z", ""),
+    );
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // Nothing of that was stored.
+    let r = req(&s, "GET", &format!("{CAL}other.ics")).send().unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        req(&s, "GET", &format!("{CAL}u1.ics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+        ok
+    );
+}
+
+#[test]
+fn reports_find_objects_by_href_and_by_time() {
+    let s = setup();
+    put(
+        &s,
+        &format!("{CAL}in.ics"),
+        &event("in", "20261201T100000Z", "20261201T110000Z", ""),
+    );
+    put(
+        &s,
+        &format!("{CAL}out.ics"),
+        &event("out", "20270101T100000Z", "20270101T110000Z", ""),
+    );
+    // Weekly from November 2026: one instance falls into the range.
+    put(
+        &s,
+        &format!("{CAL}weekly.ics"),
+        &event(
+            "weekly",
+            "20261102T090000Z",
+            "20261102T093000Z",
+            "RRULE:FREQ=WEEKLY;COUNT=10\r\n",
+        ),
+    );
+
+    let (status, text) = report(
+        &s,
+        CAL,
+        r#"<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop><D:href>/dav/calendars/alice@a.test/calendar/in.ics</D:href><D:href>/dav/calendars/alice@a.test/calendar/missing.ics</D:href></C:calendar-multiget>"#,
+    );
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert!(
+        text.contains("UID:in") && text.contains("<D:getetag>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("missing.ics</D:href><D:status>HTTP/1.1 404 Not Found"),
+        "{text}"
+    );
+
+    let (status, text) = report(
+        &s,
+        CAL,
+        r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20261130T000000Z" end="20261208T000000Z"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#,
+    );
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{text}");
+    assert!(
+        text.contains("/calendar/in.ics") && text.contains("/calendar/weekly.ics"),
+        "{text}"
+    );
+    assert!(!text.contains("/calendar/out.ics"), "{text}");
+    // A filter not evaluated is refused, never ignored.
+    let (status, text) = report(
+        &s,
+        CAL,
+        r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="X-UNKNOWN-THING"><C:param-filter name="X"/></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#,
+    );
+    assert!(
+        status.is_client_error()
+            && (text.contains("supported-filter") || status == StatusCode::MULTI_STATUS),
+        "{status} {text}"
+    );
+}
+
+#[test]
+fn sync_and_whole_calendar_get() {
+    let s = setup();
+    let body = r#"<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"#;
+    let (_, text) = report(&s, CAL, body);
+    let token = text
+        .rsplit("<D:sync-token>")
+        .next()
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    put(
+        &s,
+        &format!("{CAL}a.ics"),
+        &event("a", "20261201T100000Z", "20261201T110000Z", ""),
+    );
+    put(
+        &s,
+        &format!("{CAL}b.ics"),
+        &event("b", "20261202T100000Z", "20261202T110000Z", ""),
+    );
+    assert_eq!(
+        req(&s, "DELETE", &format!("{CAL}b.ics"))
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let (_, text) = report(
+        &s,
+        CAL,
+        &body.replace(
+            "<D:sync-token/>",
+            &format!("<D:sync-token>{token}</D:sync-token>"),
+        ),
+    );
+    assert!(
+        text.contains("/calendar/a.ics</D:href><D:propstat>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/calendar/b.ics</D:href><D:status>HTTP/1.1 404"),
+        "{text}"
+    );
+
+    put(
+        &s,
+        &format!("{CAL}c.ics"),
+        &event("c", "20261203T100000Z", "20261203T110000Z", ""),
+    );
+    let ics = req(&s, "GET", CAL).send().unwrap().text().unwrap();
+    assert!(
+        ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"),
+        "{ics}"
+    );
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 2, "{ics}");
+    assert_eq!(ics.matches("BEGIN:VCALENDAR").count(), 1, "{ics}");
+}
+
+#[test]
+fn bob_never_reaches_alices_calendars() {
+    let s = setup();
+    put(
+        &s,
+        &format!("{CAL}a.ics"),
+        &event("a", "20261201T100000Z", "20261201T110000Z", ""),
+    );
+    let bob = |method: &str, path: &str| {
+        client()
+            .request(Method::from_bytes(method.as_bytes()).unwrap(), s.url(path))
+            .basic_auth("bob@b.test", Some("bob-pw-1"))
+            .send()
+            .unwrap()
+            .status()
+    };
+    for (method, path) in [
+        ("GET", format!("{CAL}a.ics")),
+        ("PROPFIND", HOME.to_string()),
+        ("DELETE", format!("{CAL}a.ics")),
+        ("REPORT", CAL.to_string()),
+        ("MKCALENDAR", format!("{HOME}x/")),
+    ] {
+        assert_eq!(bob(method, &path), StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    assert_eq!(
+        req(&s, "GET", &format!("{CAL}a.ics"))
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
