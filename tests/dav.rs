@@ -626,3 +626,62 @@ fn discovery_from_a_bare_host_name_finds_the_principal() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[test]
+fn an_initial_sync_can_be_truncated_and_continued() {
+    let s = setup();
+    let alice = Dav {
+        s: &s,
+        user: "alice@a.test",
+        pw: "alice-pw-1",
+    };
+    for i in 0..5 {
+        alice
+            .req("PUT", &format!("{ALICE}n{i}.txt"))
+            .body("x")
+            .send()
+            .unwrap();
+    }
+    let (_, text) = sync(&alice, ALICE, "", Some(2));
+    assert!(text.contains("507 Insufficient Storage"), "{text}");
+    let mut seen: Vec<String> = text
+        .split("/dav/files/alice@a.test/n")
+        .skip(1)
+        .map(|r| r[..1].to_string())
+        .collect();
+    assert_eq!(seen, ["0", "1"], "listed in path order");
+    let mut token = token_of(&text);
+    let mut later = Vec::new();
+    // A change to a member already listed, while the listing goes on, is not lost.
+    alice
+        .req("PUT", &format!("{ALICE}n0.txt"))
+        .body("changed")
+        .send()
+        .unwrap();
+    for _ in 0..5 {
+        let (status, text) = sync(&alice, ALICE, &token, Some(2));
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{text}");
+        later.extend(
+            text.split("/dav/files/alice@a.test/n")
+                .skip(1)
+                .map(|r| r[..1].to_string()),
+        );
+        token = token_of(&text);
+        if !text.contains("507") {
+            break;
+        }
+    }
+    assert!(
+        later.contains(&"0".to_string()),
+        "the change to n0 is reported: {later:?}"
+    );
+    seen.extend(later);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen, ["0", "1", "2", "3", "4"]);
+    let (_, text) = sync(&alice, ALICE, &token, None);
+    assert!(
+        !text.contains("<D:response>"),
+        "a complete sync leaves nothing behind: {text}"
+    );
+}

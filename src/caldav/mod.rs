@@ -522,7 +522,8 @@ impl Space for CalendarSpace {
                 format!("{name} exists"),
             ));
         }
-        let mut components = vec!["VEVENT".to_string(), "VTODO".to_string()];
+        // RFC 4791 §5.2.3: without a component set, a calendar takes every kind.
+        let mut components: Vec<String> = COMPONENTS.iter().map(|c| c.to_string()).collect();
         let mut dead = Vec::new();
         for (ns, local, value) in props {
             if ns == CALDAV && local == "supported-calendar-component-set" {

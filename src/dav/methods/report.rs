@@ -52,8 +52,50 @@ enum Entry {
 
 struct SyncAnswer {
     entries: Vec<Entry>,
-    token: i64,
+    token: String,
     truncated: bool,
+}
+
+/// Where a client stands: it knows every change up to `modseq`, and, in the middle of a
+/// truncated initial listing, the members up to `listed_up_to` (in path order) only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Position {
+    modseq: i64,
+    listed_up_to: Option<String>,
+}
+
+impl Position {
+    fn token(&self) -> String {
+        match &self.listed_up_to {
+            None => sync_token(self.modseq),
+            Some(after) => format!(
+                "{}:{}",
+                sync_token(self.modseq),
+                crate::dav::href::encode_path(after)
+            ),
+        }
+    }
+
+    fn parse(token: &str) -> Option<Position> {
+        let (head, after) = match token.trim().rsplit_once(':') {
+            Some((head, after)) if parse_sync_token(head).is_some() => (head, Some(after)),
+            _ => (token.trim(), None),
+        };
+        let modseq = parse_sync_token(head)?;
+        let listed_up_to = match after {
+            None => None,
+            Some(a) => Some(
+                crate::dav::href::decode(&format!("/{a}"))
+                    .ok()?
+                    .segments
+                    .join("/"),
+            ),
+        };
+        Some(Position {
+            modseq,
+            listed_up_to,
+        })
+    }
 }
 
 async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError> {
@@ -64,7 +106,7 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
     let since = if token.is_empty() {
         None
     } else {
-        Some(parse_sync_token(&token).ok_or_else(|| {
+        Some(Position::parse(&token).ok_or_else(|| {
             DavError::condition(
                 StatusCode::FORBIDDEN,
                 "valid-sync-token",
@@ -117,60 +159,82 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
                 return Err(DavError::condition(StatusCode::FORBIDDEN, "supported-report", "this collection has no sync state"));
             };
             let now = r.scope_modseq(&scope)?.0;
-            let in_scope = |p: &str| if infinite { is_below(p, &path) || (path.is_empty() && !p.is_empty()) } else { crate::store::files::parent_of(p) == path && !p.is_empty() };
-            let Some(since) = since else {
-                // Initial sync: every member, as it is now.
-                let mut entries = Vec::new();
+            let in_scope = |p: &str| {
+                if infinite {
+                    is_below(p, &path) || (path.is_empty() && !p.is_empty())
+                } else {
+                    crate::store::files::parent_of(p) == path && !p.is_empty()
+                }
+            };
+            let budget = limit.unwrap_or(usize::MAX);
+            let mut entries = Vec::new();
+            let mut after = since.as_ref().and_then(|s| s.listed_up_to.clone());
+
+            // 1. What changed since the client's position, among the paths it knows.
+            if let Some(pos) = &since {
+                let changes = match r.changes_since(&scope, Modseq(pos.modseq))? {
+                    ChangesSince::TooOld => {
+                        return Err(DavError::condition(
+                            StatusCode::FORBIDDEN,
+                            "valid-sync-token",
+                            format!("sync token {} is older than the change log or not of this collection", pos.modseq),
+                        ));
+                    }
+                    ChangesSince::Changes { changes, .. } => changes,
+                };
+                let known = |p: &str| after.as_deref().is_none_or(|a| p <= a);
+                let mut newest: HashMap<String, (i64, ChangeKind)> = HashMap::new();
+                for c in changes.into_iter().filter(|c| in_scope(&c.object) && known(&c.object)) {
+                    newest.insert(c.object, (c.modseq.0, c.kind));
+                }
+                let mut order: Vec<(String, i64)> = newest.into_iter().map(|(p, (m, _))| (p, m)).collect();
+                order.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+                if order.len() > budget {
+                    // Cut between two modseqs so that the token skips nothing.
+                    let first_left_out = order[budget].1;
+                    let kept: Vec<(String, i64)> = order.iter().take(budget).filter(|(_, m)| *m < first_left_out).cloned().collect();
+                    if !kept.is_empty() {
+                        for (p, _) in kept {
+                            entries.push(present_or_gone(space, r, &account, p)?);
+                        }
+                        let token = Position { modseq: first_left_out - 1, listed_up_to: after }.token();
+                        return Ok(SyncAnswer { entries, token, truncated: true });
+                    }
+                }
+                for (p, _) in order {
+                    entries.push(present_or_gone(space, r, &account, p)?);
+                }
+            }
+
+            // 2. The listing: every member on an initial sync, or what a truncated
+            // listing has not shown yet, in path order.
+            if since.is_none() || after.is_some() {
+                let mut members = Vec::new();
                 let mut queue = vec![path.clone()];
                 while let Some(dir) = queue.pop() {
                     for m in space.members(r, &account, &dir)? {
                         if infinite && m.is_collection() {
                             queue.push(m.path.clone());
                         }
-                        let dead = space.dead_properties(r, &account, &m.path)?;
-                        entries.push(Entry::Present(m, dead));
+                        if after.as_deref().is_none_or(|a| m.path.as_str() > a) {
+                            members.push(m);
+                        }
                     }
                 }
-                return Ok(SyncAnswer { entries, token: now, truncated: false });
-            };
-            let changes = match r.changes_since(&scope, Modseq(since))? {
-                ChangesSince::TooOld => {
-                    return Err(DavError::condition(StatusCode::FORBIDDEN, "valid-sync-token", format!("sync token {since} is older than the change log or not of this collection")));
+                members.sort_by(|a, b| a.path.cmp(&b.path));
+                let room = budget.saturating_sub(entries.len()).max(1);
+                let truncated = members.len() > room;
+                for m in members.into_iter().take(room) {
+                    after = Some(m.path.clone());
+                    let dead = space.dead_properties(r, &account, &m.path)?;
+                    entries.push(Entry::Present(m, dead));
                 }
-                ChangesSince::Changes { changes, .. } => changes,
-            };
-            // The newest change per path, oldest first.
-            let mut newest: HashMap<String, (i64, ChangeKind)> = HashMap::new();
-            for c in changes.into_iter().filter(|c| in_scope(&c.object)) {
-                newest.insert(c.object, (c.modseq.0, c.kind));
-            }
-            let mut order: Vec<(String, i64)> = newest.into_iter().map(|(p, (m, _))| (p, m)).collect();
-            order.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-            let mut token = now;
-            let mut truncated = false;
-            if let Some(limit) = limit
-                && order.len() > limit
-            {
-                // Cut between two modseqs so that the token skips nothing.
-                let first_left_out = order[limit].1;
-                let kept: Vec<(String, i64)> = order.iter().take(limit).filter(|(_, m)| *m < first_left_out).cloned().collect();
-                if !kept.is_empty() {
-                    token = first_left_out - 1;
-                    truncated = true;
-                    order = kept;
+                if truncated {
+                    let token = Position { modseq: now, listed_up_to: after }.token();
+                    return Ok(SyncAnswer { entries, token, truncated: true });
                 }
             }
-            let mut entries = Vec::new();
-            for (p, _) in order {
-                match space.resource(r, &account, &p)? {
-                    Some(res) => {
-                        let dead = space.dead_properties(r, &account, &p)?;
-                        entries.push(Entry::Present(res, dead));
-                    }
-                    None => entries.push(Entry::Gone(p)),
-                }
-            }
-            Ok(SyncAnswer { entries, token, truncated })
+            Ok(SyncAnswer { entries, token: sync_token(now), truncated: false })
         })
         .await?;
 
@@ -203,6 +267,50 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
             .close();
         out.close();
     }
-    out.text_element(&Name::dav("sync-token"), &sync_token(answer.token));
+    out.text_element(&Name::dav("sync-token"), &answer.token);
     Ok(multistatus(out.finish()))
+}
+
+/// A changed path as it is now: present with its properties, or gone.
+fn present_or_gone(
+    space: &dyn crate::dav::space::Space,
+    r: &crate::store::domain::DomainRead<'_>,
+    account: &crate::store::AccountId,
+    p: String,
+) -> Result<Entry, DavError> {
+    Ok(match space.resource(r, account, &p)? {
+        Some(res) => {
+            let dead = space.dead_properties(r, account, &p)?;
+            Entry::Present(res, dead)
+        }
+        None => Entry::Gone(p),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Position;
+
+    #[test]
+    fn positions_round_trip_through_tokens() {
+        for p in [
+            Position {
+                modseq: 7,
+                listed_up_to: None,
+            },
+            Position {
+                modseq: 7,
+                listed_up_to: Some("cal/a b:c.ics".into()),
+            },
+        ] {
+            assert_eq!(
+                Position::parse(&p.token()),
+                Some(p.clone()),
+                "{}",
+                p.token()
+            );
+        }
+        assert_eq!(Position::parse("urn:x-domus:sync:x"), None);
+        assert_eq!(Position::parse("http://example.org/1"), None);
+    }
 }
