@@ -379,3 +379,40 @@ fn bob_never_reaches_alices_calendars() {
         StatusCode::OK
     );
 }
+
+#[test]
+fn principal_searches_stay_inside_the_domain() {
+    let s = setup();
+    add_user(&s.data, "alicia@a.test", "alicia-pw-1");
+    let body = r#"<?xml version="1.0" encoding="utf-8"?>
+<D:principal-property-search xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:property-search><D:prop><C:calendar-user-address-set/></D:prop><D:match>ali</D:match></D:property-search>
+  <D:prop><D:displayname/><C:calendar-user-address-set/></D:prop>
+</D:principal-property-search>"#;
+    let r = req(&s, "REPORT", "/dav/principals/")
+        .header("Depth", "0")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+    let text = r.text().unwrap();
+    assert!(
+        text.contains("/dav/principals/alice@a.test/")
+            && text.contains("/dav/principals/alicia@a.test/"),
+        "{text}"
+    );
+    // bob's domain has a user matching too; he is never found from a.test.
+    add_user(&s.data, "alibaba@b.test", "ali-pw-1");
+    let text = req(&s, "REPORT", "/dav/principals/")
+        .body(body)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(!text.contains("b.test"), "{text}");
+    let r = req(&s, "REPORT", "/dav/principals/")
+        .body(r#"<D:principal-search-property-set xmlns:D="DAV:"/>"#)
+        .send()
+        .unwrap();
+    assert!(r.text().unwrap().contains("<D:principal-search-property>"));
+}

@@ -354,7 +354,7 @@ async fn edge(
         && (segs.is_empty() || segs[0] == "dav")
         && (segs.len() < 2 || segs[1] == principals::PrincipalSpace.name())
     {
-        return principals::discovery_root(&state, &principal, &parts).await;
+        return principals::discovery_root(&state, &principal, &parts, body).await;
     }
     // segs[0] is "dav".
     let space = match spaces

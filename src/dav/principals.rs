@@ -14,7 +14,7 @@ use axum::response::Response;
 use super::methods::{multistatus, status_line};
 use super::props::{LiveProp, PropEnv};
 use super::space::{PropertyOp, Resource, Space};
-use super::xml::{DAV, Name, XmlOut};
+use super::xml::{DAV, Element, Name, XmlOut};
 use super::{DavError, ROOT, principal_href};
 use crate::auth::Principal;
 use crate::http::AppState;
@@ -245,7 +245,11 @@ pub async fn discovery_root(
     state: &AppState,
     principal: &Principal,
     parts: &Parts,
+    body: axum::body::Body,
 ) -> Result<Response, DavError> {
+    if parts.method.as_str() == "REPORT" {
+        return search(state, principal, body).await;
+    }
     if parts.method.as_str() != "PROPFIND" {
         return Err(DavError::status(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -275,5 +279,206 @@ pub async fn discovery_root(
         .close();
     out.close();
     out.text_element(&Name::dav("status"), &status_line(StatusCode::OK));
+    Ok(multistatus(out.finish()))
+}
+
+/// The properties principal searches match against (RFC 3744 §9.5).
+const SEARCHABLE: &[(&str, &str)] = &[
+    (DAV, "displayname"),
+    (CALDAV, "calendar-user-address-set"),
+    (CS, "email-address-set"),
+];
+
+/// What a principal search asks for.
+struct Search {
+    /// (property names, text) pairs; a principal matches one when any named property
+    /// contains the text, case-insensitively.
+    terms: Vec<(Vec<Name>, String)>,
+    any_of: bool,
+    wanted: Vec<Name>,
+    limit: usize,
+}
+
+fn parse_search(root: &Element) -> Result<Option<Search>, DavError> {
+    let wanted = root
+        .child(DAV, "prop")
+        .map(|p| p.elements().map(|e| e.name.clone()).collect())
+        .unwrap_or_else(|| vec![Name::dav("displayname")]);
+    if root.name.is_dav("principal-property-search") {
+        // RFC 3744 §9.4.
+        let mut terms = Vec::new();
+        for ps in root.elements().filter(|e| e.name.is_dav("property-search")) {
+            let names = ps
+                .child(DAV, "prop")
+                .map(|p| p.elements().map(|e| e.name.clone()).collect())
+                .unwrap_or_default();
+            let text = ps.child(DAV, "match").map(|m| m.text()).unwrap_or_default();
+            terms.push((names, text));
+        }
+        let any_of = root
+            .attr("", "test")
+            .is_some_and(|t| t.eq_ignore_ascii_case("anyof"));
+        return Ok(Some(Search {
+            terms,
+            any_of,
+            wanted,
+            limit: 200,
+        }));
+    }
+    if root.name.is(CS, "calendarserver-principal-search") {
+        // CalendarServer's search (macOS): every token must match some property.
+        let all: Vec<Name> = SEARCHABLE.iter().map(|(ns, n)| Name::new(ns, n)).collect();
+        let terms = root
+            .elements()
+            .filter(|e| e.name.is(CS, "search-token"))
+            .map(|t| (all.clone(), t.text()))
+            .collect();
+        let limit = root
+            .child(CS, "limit")
+            .and_then(|l| l.child(CS, "nresults"))
+            .and_then(|n| n.text().trim().parse().ok())
+            .unwrap_or(200usize);
+        return Ok(Some(Search {
+            terms,
+            any_of: false,
+            wanted,
+            limit,
+        }));
+    }
+    Ok(None)
+}
+
+/// REPORT on the principal collection: principal-search-property-set, principal-property-
+/// search and CalendarServer's principal search, always within the caller's own domain.
+async fn search(
+    state: &AppState,
+    principal: &Principal,
+    body: axum::body::Body,
+) -> Result<Response, DavError> {
+    let bytes = super::bytes_body::read(body, state.config.http.max_body_bytes).await?;
+    let root = super::xml::parse(&bytes)?;
+    if root.name.is_dav("principal-search-property-set") {
+        let mut out = XmlOut::new();
+        out.open(&Name::dav("principal-search-property-set"));
+        for (ns, name) in SEARCHABLE {
+            out.open(&Name::dav("principal-search-property"));
+            out.open(&Name::dav("prop"))
+                .empty(&Name::new(ns, name))
+                .close();
+            out.close();
+        }
+        let xml = out.finish();
+        return Ok(axum::response::IntoResponse::into_response((
+            StatusCode::OK,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/xml; charset=utf-8",
+            )],
+            xml,
+        )));
+    }
+    let Some(search) = parse_search(&root)? else {
+        return Err(DavError::condition(
+            StatusCode::FORBIDDEN,
+            "supported-report",
+            format!("the report {} is not supported here", root.name),
+        ));
+    };
+    if search.terms.is_empty() {
+        return Err(DavError::bad_request(
+            "a principal search needs at least one term",
+        ));
+    }
+    let db = state.store.domain_async(&principal.domain_id).await?;
+    let accounts = db.read_async(|r| r.accounts()).await?;
+    let mut out = XmlOut::new();
+    out.open(&Name::dav("multistatus"));
+    let mut shown = 0;
+    for a in &accounts {
+        let name = if a.display_name.is_empty() {
+            a.primary_address.clone()
+        } else {
+            a.display_name.clone()
+        };
+        let holds = |(names, text): &(Vec<Name>, String)| {
+            let text = text.to_lowercase();
+            names.iter().any(|n| {
+                if n.is_dav("displayname") {
+                    name.to_lowercase().contains(&text)
+                } else if n.is(CALDAV, "calendar-user-address-set") || n.is(CS, "email-address-set")
+                {
+                    a.addresses.iter().any(|x| x.contains(&text))
+                } else if n.is(CALDAV, "calendar-home-set") {
+                    home_of(&a.primary_address).to_lowercase().contains(&text)
+                } else {
+                    false
+                }
+            })
+        };
+        let matched = if search.any_of {
+            search.terms.iter().any(holds)
+        } else {
+            search.terms.iter().all(holds)
+        };
+        if !matched || shown >= search.limit {
+            continue;
+        }
+        shown += 1;
+        let href = principal_href(&a.primary_address);
+        out.open(&Name::dav("response"));
+        out.text_element(&Name::dav("href"), &href);
+        let mut found = XmlOut::fragment();
+        let mut missing = XmlOut::fragment();
+        for w in &search.wanted {
+            if w.is_dav("displayname") {
+                found.text_element(w, &name);
+            } else if w.is_dav("principal-URL") {
+                found
+                    .open(w)
+                    .text_element(&Name::dav("href"), &href)
+                    .close();
+            } else if w.is(CALDAV, "calendar-user-address-set") {
+                found.open(w);
+                for x in &a.addresses {
+                    found.text_element(&Name::dav("href"), &format!("mailto:{x}"));
+                }
+                found.close();
+            } else if w.is(CS, "email-address-set") {
+                found.open(w);
+                for x in &a.addresses {
+                    found.text_element(&Name::new(CS, "email-address"), x);
+                }
+                found.close();
+            } else if w.is(CALDAV, "calendar-home-set") {
+                found
+                    .open(w)
+                    .text_element(&Name::dav("href"), &home_of(&a.primary_address))
+                    .close();
+            } else if w.is(CALDAV, "calendar-user-type") {
+                found.text_element(w, "INDIVIDUAL");
+            } else if w.is_dav("resourcetype") {
+                found.open(w).empty(&Name::dav("principal")).close();
+            } else {
+                missing.empty(w);
+            }
+        }
+        if !found.is_empty() {
+            out.open(&Name::dav("propstat"))
+                .open(&Name::dav("prop"))
+                .raw(&found.finish())
+                .close();
+            out.text_element(&Name::dav("status"), &status_line(StatusCode::OK))
+                .close();
+        }
+        if !missing.is_empty() {
+            out.open(&Name::dav("propstat"))
+                .open(&Name::dav("prop"))
+                .raw(&missing.finish())
+                .close();
+            out.text_element(&Name::dav("status"), &status_line(StatusCode::NOT_FOUND))
+                .close();
+        }
+        out.close();
+    }
     Ok(multistatus(out.finish()))
 }
