@@ -94,13 +94,15 @@ fn email_address_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
+/// The calendar home of an address.
+fn home_of(address: &str) -> String {
+    format!("{ROOT}calendars/{}/", super::href::encode_segment(address))
+}
+
 /// RFC 4791 §6.2.1: where the principal's calendars are (a container of calendars,
 /// clients.md #2).
 fn calendar_home_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    let home = format!(
-        "{ROOT}calendars/{}/",
-        super::href::encode_segment(&env.ctx.owner)
-    );
+    let home = home_of(&env.ctx.owner);
     out.open(&Name::new(CALDAV, "calendar-home-set"))
         .text_element(&Name::dav("href"), &home)
         .close();
