@@ -36,6 +36,9 @@ pub use error::DavError;
 use ifheader::IfHeader;
 use space::Space;
 
+/// Bytes of an unauthenticated request's body read (and dropped) before the 401.
+const UNAUTHENTICATED_DRAIN: usize = 64 * 1024;
+
 /// Where the DAV URL space starts.
 pub const ROOT: &str = "/dav/";
 
@@ -259,6 +262,14 @@ pub mod bytes_body {
     use axum::http::StatusCode;
 
     pub async fn read(body: axum::body::Body, limit: usize) -> Result<Bytes, DavError> {
+        // Refused on the announced length before anything is read, so a client waiting
+        // on `Expect: 100-continue` never sends a body that would be refused anyway.
+        if axum::body::HttpBody::size_hint(&body).lower() > limit as u64 {
+            return Err(DavError::status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {limit} bytes"),
+            ));
+        }
         axum::body::to_bytes(body, limit).await.map_err(|e| {
             let inner = e.into_inner();
             let too_large = inner.is::<http_body_util::LengthLimitError>()
@@ -328,10 +339,29 @@ async fn handle(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes().to_vec());
+    let (parts, body) = req.into_parts();
     let principal = match state.auth.authenticate(auth_header.as_deref(), peer).await {
         Ok(p) => p,
-        Err(e) => return ApiError::from_auth(e, state.auth.realm()).into_response(),
+        Err(e) => {
+            // Clients send a body, get the challenge, and retry on the same connection:
+            // read a small body first so the connection stays usable (hyper closes one
+            // whose request body was left unread).
+            let _ = axum::body::to_bytes(body, UNAUTHENTICATED_DRAIN).await;
+            return ApiError::from_auth(e, state.auth.realm()).into_response();
+        }
     };
+    // The whole body is read before anything can refuse the request, for the same reason;
+    // PUT may carry an upload, every other method XML (checked again where it is parsed).
+    let limit = if parts.method == Method::PUT {
+        state.config.http.max_upload_bytes
+    } else {
+        state.config.http.max_body_bytes
+    };
+    let body = match bytes_body::read(body, limit).await {
+        Ok(bytes) => axum::body::Body::from(bytes),
+        Err(e) => return e.into_response(),
+    };
+    let req = Request::from_parts(parts, body);
     match edge(state, spaces, principal, req).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
