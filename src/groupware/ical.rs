@@ -31,7 +31,7 @@
 //! FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30 are the slow end, spending calcard's empty periods.
 
 mod rrule;
-mod tz;
+pub(super) mod tz;
 
 #[cfg(test)]
 mod tests;
@@ -181,7 +181,7 @@ impl IngestError {
     }
 }
 
-fn bad_data(message: impl Into<String>) -> IngestError {
+pub(super) fn bad_data(message: impl Into<String>) -> IngestError {
     IngestError::NotCalendarData(message.into())
 }
 
@@ -266,7 +266,7 @@ pub fn overlaps(
 }
 
 /// Parses `text` as exactly one VCALENDAR.
-fn parse(text: &[u8], limits: &IngestLimits) -> Result<ICalendar, IngestError> {
+pub(super) fn parse(text: &[u8], limits: &IngestLimits) -> Result<ICalendar, IngestError> {
     if text.len() > limits.max_bytes {
         return Err(IngestError::TooLarge);
     }
@@ -316,11 +316,11 @@ fn entry_problem(entry: &Entry) -> String {
 
 /// A date or date-time read in its zone.
 #[derive(Debug, Clone)]
-struct Time {
-    local: NaiveDateTime,
-    date_only: bool,
-    zone: Rc<Zone>,
-    utc: i64,
+pub(super) struct Time {
+    pub(super) local: NaiveDateTime,
+    pub(super) date_only: bool,
+    pub(super) zone: Rc<Zone>,
+    pub(super) utc: i64,
 }
 
 /// How an instance's end follows from its start.
@@ -377,11 +377,11 @@ impl Template {
 
 /// One instance in UTC with its §9.9 comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Span {
-    start: i64,
-    end: i64,
-    incl_start: bool,
-    incl_end: bool,
+pub(super) struct Span {
+    pub(super) start: i64,
+    pub(super) end: i64,
+    pub(super) incl_start: bool,
+    pub(super) incl_end: bool,
 }
 
 impl Span {
@@ -392,7 +392,7 @@ impl Span {
         incl_end: true,
     };
 
-    fn overlaps(&self, start: i64, end: i64) -> bool {
+    pub(super) fn overlaps(&self, start: i64, end: i64) -> bool {
         let before_end = if self.incl_end {
             start <= self.end
         } else {
@@ -416,7 +416,9 @@ struct Rdate {
 
 /// One VEVENT/VTODO/VJOURNAL, reduced to what the index needs.
 #[derive(Debug)]
-struct Component {
+pub(super) struct Component {
+    /// Index of the raw component in `ICalendar::components`.
+    pub(super) index: usize,
     /// Where instances start: DTSTART; DUE for a VTODO without DTSTART; RECURRENCE-ID for an
     /// override without either.
     anchor: Option<Time>,
@@ -428,7 +430,7 @@ struct Component {
     until: Option<NaiveDateTime>,
     rdates: Vec<Rdate>,
     exdates: Vec<Time>,
-    recurrence_id: Option<Time>,
+    pub(super) recurrence_id: Option<Time>,
     this_and_future: bool,
 }
 
@@ -443,30 +445,55 @@ impl Component {
 
 /// The object: one UID, one component type, at most one master and its overrides.
 #[derive(Debug)]
-struct Model {
-    uid: String,
-    kind: ComponentKind,
-    master: Option<Component>,
-    overrides: Vec<Component>,
+pub(super) struct Model {
+    pub(super) uid: String,
+    pub(super) kind: ComponentKind,
+    pub(super) master: Option<Component>,
+    pub(super) overrides: Vec<Component>,
 }
 
-enum Window {
+pub(super) enum Window {
     Ingest { horizon: i64 },
     Query { start: i64, end: i64 },
 }
 
-struct Expanded {
-    spans: Vec<Span>,
+pub(super) struct Expanded {
+    pub(super) spans: Vec<Span>,
+    /// Where each of `spans` comes from (same length and order).
+    pub(super) origins: Vec<Origin>,
     /// Every instance is in `spans`.
     complete: bool,
     /// Expansion stopped at the budget rather than at the window's end.
-    hit_budget: bool,
+    pub(super) hit_budget: bool,
     /// When not complete but the rule has an UNTIL: no instance ends after this.
     until_bound: Option<i64>,
 }
 
+/// The component an instance comes from.
+#[derive(Debug, Clone)]
+pub(super) enum Origin {
+    /// An occurrence of the master (DTSTART, RRULE or RDATE; moved by a THISANDFUTURE
+    /// override if one applies): its original start, the RECURRENCE-ID it would have.
+    #[allow(dead_code)] // read by `expand`, next commit
+    Master(Time),
+    /// `Model::overrides[i]`.
+    Override(usize),
+    /// The master's fixed span (a VTODO without dates).
+    Fixed,
+}
+
+impl Origin {
+    /// Index in `ICalendar::components` of the component the instance belongs to.
+    pub(super) fn component(&self, model: &Model) -> Option<usize> {
+        match self {
+            Origin::Master(_) | Origin::Fixed => model.master.as_ref().map(|m| m.index),
+            Origin::Override(i) => model.overrides.get(*i).map(|o| o.index),
+        }
+    }
+}
+
 impl Model {
-    fn build(
+    pub(super) fn build(
         calendar: &ICalendar,
         zones: &mut Zones<'_>,
         limits: &IngestLimits,
@@ -486,10 +513,15 @@ impl Model {
             let Some(component) = calendar.components.get(*id as usize) else {
                 continue;
             };
+            let index = *id as usize;
             match &component.component_type {
-                ICalendarComponentType::VEvent => main.push((ComponentKind::Event, component)),
-                ICalendarComponentType::VTodo => main.push((ComponentKind::Todo, component)),
-                ICalendarComponentType::VJournal => main.push((ComponentKind::Journal, component)),
+                ICalendarComponentType::VEvent => {
+                    main.push((ComponentKind::Event, component, index))
+                }
+                ICalendarComponentType::VTodo => main.push((ComponentKind::Todo, component, index)),
+                ICalendarComponentType::VJournal => {
+                    main.push((ComponentKind::Journal, component, index))
+                }
                 ICalendarComponentType::VFreebusy => unsupported.push("VFREEBUSY"),
                 ICalendarComponentType::VAvailability => unsupported.push("VAVAILABILITY"),
                 // VTIMEZONE is read through `Zones`; X- and unknown components are kept as
@@ -497,7 +529,7 @@ impl Model {
                 _ => {}
             }
         }
-        let Some((kind, _)) = main.first().copied() else {
+        let Some((kind, _, _)) = main.first().copied() else {
             return Err(match unsupported.first() {
                 Some(name) => IngestError::UnsupportedComponent(format!(
                     "{name} cannot be stored in a calendar collection"
@@ -511,7 +543,7 @@ impl Model {
                 kind.name()
             )));
         }
-        if let Some((other, _)) = main.iter().find(|(other, _)| *other != kind) {
+        if let Some((other, _, _)) = main.iter().find(|(other, _, _)| *other != kind) {
             return Err(bad_object(format!(
                 "{} and {} in one object",
                 kind.name(),
@@ -525,7 +557,7 @@ impl Model {
         let mut uid: Option<&str> = None;
         let mut master = None;
         let mut overrides: Vec<Component> = Vec::new();
-        for (_, raw) in &main {
+        for (_, raw, index) in &main {
             let this_uid = raw
                 .uid()
                 .map(str::trim)
@@ -540,7 +572,8 @@ impl Model {
                 }
                 Some(_) => {}
             }
-            let component = read_component(raw, kind, zones)?;
+            let mut component = read_component(raw, kind, zones)?;
+            component.index = *index;
             if component.recurrence_id.is_some() {
                 overrides.push(component);
             } else if master.is_some() {
@@ -583,7 +616,7 @@ impl Model {
         })
     }
 
-    fn recurring(&self) -> bool {
+    pub(super) fn recurring(&self) -> bool {
         !self.overrides.is_empty()
             || self
                 .master
@@ -591,20 +624,32 @@ impl Model {
                 .is_some_and(|master| master.rule.is_some() || !master.rdates.is_empty())
     }
 
-    fn expand(&self, window: Window, budget: usize) -> Result<Expanded, IngestError> {
-        let mut spans: Vec<Span> = self.overrides.iter().filter_map(Component::span).collect();
+    pub(super) fn expand(&self, window: Window, budget: usize) -> Result<Expanded, IngestError> {
+        let mut spans: Vec<Span> = Vec::new();
+        let mut origins: Vec<Origin> = Vec::new();
+        for (i, component) in self.overrides.iter().enumerate() {
+            if let Some(span) = component.span() {
+                spans.push(span);
+                origins.push(Origin::Override(i));
+            }
+        }
         let Some(master) = &self.master else {
             return Ok(Expanded {
                 spans,
+                origins,
                 complete: true,
                 hit_budget: false,
                 until_bound: None,
             });
         };
         let (Some(anchor), Some(template)) = (&master.anchor, &master.template) else {
-            spans.extend(master.fixed);
+            if let Some(fixed) = master.fixed {
+                spans.push(fixed);
+                origins.push(Origin::Fixed);
+            }
             return Ok(Expanded {
                 spans,
+                origins,
                 complete: true,
                 hit_budget: false,
                 until_bound: None,
@@ -746,6 +791,7 @@ impl Model {
                 None => template.span(occurrence),
             };
             // The last THISANDFUTURE override before this instance, if any.
+            origins.push(Origin::Master(occurrence.clone()));
             let after = futures.partition_point(|(rid, _, _)| *rid < occurrence.utc);
             let future = after.checked_sub(1).and_then(|i| futures.get(i));
             spans.push(match future {
@@ -763,6 +809,7 @@ impl Model {
         }
         Ok(Expanded {
             spans,
+            origins,
             complete,
             hit_budget,
             until_bound,
@@ -1026,22 +1073,8 @@ fn read_component(
                     }
                 }
                 ICalendarValue::Period(period) if is_rdate => {
-                    let (start, end) = match period {
-                        ICalendarPeriod::Range { start, end } => {
-                            let start = read_time(start, entry.tz_id(), &home, zones, &entry.name)?;
-                            let end = read_time(end, entry.tz_id(), &home, zones, &entry.name)?;
-                            let end = end.utc;
-                            (start, end)
-                        }
-                        ICalendarPeriod::Duration { start, duration } => {
-                            let start = read_time(start, entry.tz_id(), &home, zones, &entry.name)?;
-                            let end = start.utc.saturating_add(duration.as_seconds());
-                            (start, end)
-                        }
-                    };
-                    if end < start.utc {
-                        return Err(bad_data("RDATE period ends before it starts"));
-                    }
+                    let (start, end) =
+                        read_period(period, entry.tz_id(), &home, zones, &entry.name)?;
                     let span = Span {
                         start: start.utc,
                         end,
@@ -1064,6 +1097,7 @@ fn read_component(
     }
 
     Ok(Component {
+        index: 0,
         anchor,
         template,
         fixed,
@@ -1093,7 +1127,7 @@ fn nominal(duration: &ICalendarDuration) -> EndSpec {
 }
 
 /// Reads a date or date-time with its TZID (or `home` when floating, see the module doc).
-fn read_time(
+pub(super) fn read_time(
     value: &calcard::common::PartialDateTime,
     tzid: Option<&str>,
     home: &Rc<Zone>,
@@ -1124,4 +1158,51 @@ fn read_time(
         zone,
         utc,
     })
+}
+
+/// A PERIOD (start/end or start/duration) as its start and its UTC end; refused when it ends
+/// before it starts.
+pub(super) fn read_period(
+    period: &ICalendarPeriod,
+    tzid: Option<&str>,
+    home: &Rc<Zone>,
+    zones: &mut Zones<'_>,
+    property: &ICalendarProperty,
+) -> Result<(Time, i64), IngestError> {
+    let (start, end) = match period {
+        ICalendarPeriod::Range { start, end } => {
+            let start = read_time(start, tzid, home, zones, property)?;
+            let end = read_time(end, tzid, home, zones, property)?;
+            (start, end.utc)
+        }
+        ICalendarPeriod::Duration { start, duration } => {
+            let start = read_time(start, tzid, home, zones, property)?;
+            let end = start.utc.saturating_add(duration.as_seconds());
+            (start, end)
+        }
+    };
+    if end < start.utc {
+        return Err(bad_data(format!(
+            "{} period ends before it starts",
+            property.as_str()
+        )));
+    }
+    Ok((start, end))
+}
+
+/// The PERIOD values of a property (FREEBUSY, RDATE) as UTC `(start, end)`; floating
+/// times are read as UTC.
+pub(super) fn period_values(
+    entry: &ICalendarEntry,
+    zones: &mut Zones<'_>,
+) -> Result<Vec<(i64, i64)>, IngestError> {
+    let utc = zones.utc();
+    let mut out = Vec::new();
+    for value in &entry.values {
+        if let ICalendarValue::Period(period) = value {
+            let (start, end) = read_period(period, entry.tz_id(), &utc, zones, &entry.name)?;
+            out.push((start.utc, end));
+        }
+    }
+    Ok(out)
 }

@@ -1,5 +1,8 @@
 //! Calendar and contact semantics shared by CalDAV, CardDAV and JMAP: validation and the
-//! index data of iCalendar objects (`ical`). Pure code above the store: no I/O, SQL or HTTP,
-//! so a calendar object written through one protocol is the same object the others read.
+//! index data of iCalendar objects (`ical`), calendar-query filters (`filter`), expansion of
+//! recurrences for calendar-data (`expand`) and free-busy (`freebusy`). Pure code above the
+//! store: no I/O, SQL or HTTP, so a calendar object written through one protocol is the same
+//! object the others read.
 
+pub mod filter;
 pub mod ical;

@@ -39,7 +39,7 @@ const MAX_TRANSITIONS_PER_OBJECT: usize = 20_000;
 
 /// A time zone in which wall-clock times are read.
 #[derive(Debug)]
-pub(super) enum Zone {
+pub(in crate::groupware) enum Zone {
     /// UTC; also floating times (see the module doc of `ical`) and unknown TZIDs.
     Utc,
     /// A zone calcard knows by name (chrono-tz data).
@@ -54,7 +54,7 @@ pub(super) enum Zone {
 
 impl Zone {
     /// The offset (seconds east of UTC) in force at the UTC instant `utc`.
-    pub(super) fn offset_at(&self, utc: i64) -> i32 {
+    pub(in crate::groupware) fn offset_at(&self, utc: i64) -> i32 {
         match self {
             Zone::Utc => 0,
             Zone::Named(tz) => match DateTime::from_timestamp(utc, 0) {
@@ -78,7 +78,7 @@ impl Zone {
     }
 
     /// The UTC instant of a wall-clock time in this zone.
-    pub(super) fn to_utc(&self, local: NaiveDateTime) -> i64 {
+    pub(in crate::groupware) fn to_utc(&self, local: NaiveDateTime) -> i64 {
         let wall = local.and_utc().timestamp();
         if matches!(self, Zone::Utc) {
             return wall;
@@ -95,7 +95,7 @@ impl Zone {
     }
 
     /// The wall-clock time in this zone at the UTC instant `utc`.
-    pub(super) fn to_local(&self, utc: i64) -> NaiveDateTime {
+    pub(in crate::groupware) fn to_local(&self, utc: i64) -> NaiveDateTime {
         let wall = utc.saturating_add(i64::from(self.offset_at(utc)));
         DateTime::from_timestamp(wall, 0)
             .map(|at| at.naive_utc())
@@ -104,7 +104,7 @@ impl Zone {
 }
 
 /// Resolves TZIDs for one object, each once.
-pub(super) struct Zones<'a> {
+pub(in crate::groupware) struct Zones<'a> {
     vtimezones: HashMap<&'a str, &'a ICalendarComponent>,
     calendar: &'a ICalendar,
     cache: HashMap<String, Rc<Zone>>,
@@ -113,7 +113,7 @@ pub(super) struct Zones<'a> {
 }
 
 impl<'a> Zones<'a> {
-    pub(super) fn new(calendar: &'a ICalendar) -> Self {
+    pub(in crate::groupware) fn new(calendar: &'a ICalendar) -> Self {
         let mut vtimezones = HashMap::new();
         for component in &calendar.components {
             if component.component_type != ICalendarComponentType::VTimezone {
@@ -136,12 +136,12 @@ impl<'a> Zones<'a> {
         }
     }
 
-    pub(super) fn utc(&self) -> Rc<Zone> {
+    pub(in crate::groupware) fn utc(&self) -> Rc<Zone> {
         self.utc.clone()
     }
 
     /// The zone a TZID parameter names.
-    pub(super) fn get(&mut self, tzid: &str) -> Rc<Zone> {
+    pub(in crate::groupware) fn get(&mut self, tzid: &str) -> Rc<Zone> {
         if let Some(zone) = self.cache.get(tzid) {
             return zone.clone();
         }
