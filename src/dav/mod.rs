@@ -68,13 +68,13 @@ async fn well_known() -> Response {
     (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, ROOT)]).into_response()
 }
 
-/// `/` serves DAV discovery (PROPFIND, OPTIONS) only; iOS starts there.
+/// `/` serves DAV discovery (PROPFIND, OPTIONS, principal searches) only; iOS starts there.
 async fn handle_root(
     state: State<AppState>,
     spaces: axum::Extension<Spaces>,
     req: Request,
 ) -> Response {
-    if req.method() == Method::OPTIONS || req.method().as_str() == "PROPFIND" {
+    if req.method() == Method::OPTIONS || matches!(req.method().as_str(), "PROPFIND" | "REPORT") {
         handle(state, spaces, req).await
     } else {
         ApiError::not_found("nothing here: /").into_response()

@@ -302,10 +302,31 @@ struct Search {
 }
 
 fn parse_search(root: &Element) -> Result<Option<Search>, DavError> {
-    let wanted = root
+    let mut wanted: Vec<Name> = root
         .child(DAV, "prop")
         .map(|p| p.elements().map(|e| e.name.clone()).collect())
-        .unwrap_or_else(|| vec![Name::dav("displayname")]);
+        .unwrap_or_default();
+    // python caldav 3.x puts the wanted properties beside an empty DAV:prop: read those too.
+    let structural = [
+        "prop",
+        "property-search",
+        "apply-to-principal-collection-set",
+    ];
+    wanted.extend(
+        root.elements()
+            .filter(|e| {
+                !(e.name.ns == DAV && structural.contains(&e.name.local.as_str()))
+                    && !e.name.is(CS, "search-token")
+                    && !e.name.is(CS, "limit")
+            })
+            .map(|e| e.name.clone()),
+    );
+    if wanted.is_empty() {
+        wanted = vec![
+            Name::dav("displayname"),
+            Name::new(CALDAV, "calendar-home-set"),
+        ];
+    }
     if root.name.is_dav("principal-property-search") {
         // RFC 3744 §9.4.
         let mut terms = Vec::new();
@@ -386,11 +407,6 @@ async fn search(
             format!("the report {} is not supported here", root.name),
         ));
     };
-    if search.terms.is_empty() {
-        return Err(DavError::bad_request(
-            "a principal search needs at least one term",
-        ));
-    }
     let db = state.store.domain_async(&principal.domain_id).await?;
     let accounts = db.read_async(|r| r.accounts()).await?;
     let mut out = XmlOut::new();
@@ -417,11 +433,13 @@ async fn search(
                 }
             })
         };
-        let matched = if search.any_of {
-            search.terms.iter().any(holds)
-        } else {
-            search.terms.iter().all(holds)
-        };
+        // No term lists every principal of the domain.
+        let matched = search.terms.is_empty()
+            || if search.any_of {
+                search.terms.iter().any(holds)
+            } else {
+                search.terms.iter().all(holds)
+            };
         if !matched || shown >= search.limit {
             continue;
         }
