@@ -315,9 +315,11 @@ fn parse_search(root: &Element) -> Result<Option<Search>, DavError> {
     wanted.extend(
         root.elements()
             .filter(|e| {
-                !(e.name.ns == DAV && structural.contains(&e.name.local.as_str()))
-                    && !e.name.is(CS, "search-token")
-                    && !e.name.is(CS, "limit")
+                let is_structural = (e.name.ns == DAV
+                    && structural.contains(&e.name.local.as_str()))
+                    || e.name.is(CS, "search-token")
+                    || e.name.is(CS, "limit");
+                !is_structural
             })
             .map(|e| e.name.clone()),
     );
