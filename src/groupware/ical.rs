@@ -474,7 +474,6 @@ pub(super) struct Expanded {
 pub(super) enum Origin {
     /// An occurrence of the master (DTSTART, RRULE or RDATE; moved by a THISANDFUTURE
     /// override if one applies): its original start, the RECURRENCE-ID it would have.
-    #[allow(dead_code)] // read by `expand`, next commit
     Master(Time),
     /// `Model::overrides[i]`.
     Override(usize),

@@ -4,5 +4,6 @@
 //! store: no I/O, SQL or HTTP, so a calendar object written through one protocol is the same
 //! object the others read.
 
+pub mod expand;
 pub mod filter;
 pub mod ical;
