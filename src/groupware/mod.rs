@@ -6,4 +6,5 @@
 
 pub mod expand;
 pub mod filter;
+pub mod freebusy;
 pub mod ical;
