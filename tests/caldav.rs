@@ -272,17 +272,14 @@ fn reports_find_objects_by_href_and_by_time() {
         "{text}"
     );
     assert!(!text.contains("/calendar/out.ics"), "{text}");
-    // A filter not evaluated is refused, never ignored.
+    // A filter on a property no object has matches nothing (it is evaluated, not ignored).
     let (status, text) = report(
         &s,
         CAL,
         r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="X-UNKNOWN-THING"><C:param-filter name="X"/></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#,
     );
-    assert!(
-        status.is_client_error()
-            && (text.contains("supported-filter") || status == StatusCode::MULTI_STATUS),
-        "{status} {text}"
-    );
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert!(!text.contains("<D:response>"), "{text}");
 }
 
 #[test]
@@ -415,4 +412,110 @@ fn principal_searches_stay_inside_the_domain() {
         .send()
         .unwrap();
     assert!(r.text().unwrap().contains("<D:principal-search-property>"));
+}
+
+#[test]
+fn text_filters_expansion_and_free_busy() {
+    let s = setup();
+    put(
+        &s,
+        &format!("{CAL}a.ics"),
+        &event(
+            "a",
+            "20261201T100000Z",
+            "20261201T110000Z",
+            "CATEGORIES:Work,Urgent\r\n",
+        ),
+    );
+    put(
+        &s,
+        &format!("{CAL}b.ics"),
+        &event(
+            "b",
+            "20261202T100000Z",
+            "20261202T110000Z",
+            "TRANSP:TRANSPARENT\r\n",
+        ),
+    );
+    put(
+        &s,
+        &format!("{CAL}w.ics"),
+        &event(
+            "w",
+            "20261102T090000Z",
+            "20261102T093000Z",
+            "RRULE:FREQ=WEEKLY;COUNT=10\r\n",
+        ),
+    );
+
+    // text-match (case-insensitive by default) on a property; UID lookups work the same way.
+    let q = |inner: &str| {
+        format!(
+            r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">{inner}</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#
+        )
+    };
+    let (status, text) = report(
+        &s,
+        CAL,
+        &q(r#"<C:prop-filter name="SUMMARY"><C:text-match>EVENT A</C:text-match></C:prop-filter>"#),
+    );
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{text}");
+    assert!(
+        text.contains("/calendar/a.ics") && !text.contains("/calendar/b.ics"),
+        "{text}"
+    );
+    let (_, text) = report(
+        &s,
+        CAL,
+        &q(
+            r#"<C:prop-filter name="CATEGORIES"><C:text-match collation="i;octet">Urgent</C:text-match></C:prop-filter>"#,
+        ),
+    );
+    assert!(
+        text.contains("/calendar/a.ics") && !text.contains("/calendar/w.ics"),
+        "{text}"
+    );
+    let (_, text) = report(
+        &s,
+        CAL,
+        &q(r#"<C:prop-filter name="CATEGORIES"><C:is-not-defined/></C:prop-filter>"#),
+    );
+    assert!(
+        !text.contains("/calendar/a.ics")
+            && text.contains("/calendar/b.ics")
+            && text.contains("/calendar/w.ics"),
+        "{text}"
+    );
+    let (status, text) = report(
+        &s,
+        CAL,
+        &q(
+            r#"<C:prop-filter name="SUMMARY"><C:text-match collation="i;klingon">x</C:text-match></C:prop-filter>"#,
+        ),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(text.contains("supported-collation"), "{text}");
+
+    // calendar-data with expand: each instance in the range is its own VEVENT in UTC.
+    let (_, text) = report(
+        &s,
+        CAL,
+        r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data><C:expand start="20261101T000000Z" end="20261201T000000Z"/></C:calendar-data></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20261101T000000Z" end="20261201T000000Z"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#,
+    );
+    assert_eq!(text.matches("RECURRENCE-ID").count(), 5, "{text}");
+    assert!(!text.contains("RRULE"), "{text}");
+
+    // free-busy-query: opaque events are busy, transparent ones are not.
+    let r = req(&s, "REPORT", CAL)
+        .header("Depth", "1")
+        .body(r#"<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="20261201T000000Z" end="20261203T000000Z"/></C:free-busy-query>"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let fb = r.text().unwrap();
+    assert!(
+        fb.contains("BEGIN:VFREEBUSY") && fb.contains("20261201T100000Z/20261201T110000Z"),
+        "{fb}"
+    );
+    assert!(!fb.contains("20261202T100000Z"), "{fb}");
 }

@@ -663,6 +663,7 @@ impl Space for CalendarSpace {
             vec![
                 Name::new(CALDAV, "calendar-query"),
                 Name::new(CALDAV, "calendar-multiget"),
+                Name::new(CALDAV, "free-busy-query"),
             ]
         } else {
             Vec::new()

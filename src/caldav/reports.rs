@@ -5,7 +5,7 @@
 //! not evaluate yet are refused with `CALDAV:supported-filter`, never silently ignored.
 
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::{CALDAV, CalendarSpace, Loc, limits, locate};
 use crate::dav::methods::propfind::{Wanted, minimal, names_in, write_response_with};
@@ -13,7 +13,11 @@ use crate::dav::methods::{multistatus, status_line};
 use crate::dav::space::{ReportFuture, Resource, Space};
 use crate::dav::xml::{DAV, Element, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
-use crate::groupware::ical;
+use crate::groupware::expand;
+use crate::groupware::filter::{
+    self, Collation, CompFilter, MatchType, ParamFilter, PropFilter, TextMatch, TimeRange,
+};
+use crate::groupware::freebusy;
 
 /// Most hrefs in one calendar-multiget.
 const MAX_HREFS: usize = 10_000;
@@ -23,6 +27,8 @@ pub fn report(ctx: Ctx, root: Element) -> Option<ReportFuture> {
         Some(Box::pin(multiget(ctx, root)))
     } else if root.name.is(CALDAV, "calendar-query") {
         Some(Box::pin(query(ctx, root)))
+    } else if root.name.is(CALDAV, "free-busy-query") {
+        Some(Box::pin(free_busy(ctx, root)))
     } else {
         None
     }
@@ -58,6 +64,7 @@ fn write_object(
 /// RFC 4791 §7.9.
 async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
     let wanted = wanted_of(&root);
+    let data_request = calendar_data_request(&root)?;
     let hrefs: Vec<String> = root
         .elements()
         .filter(|e| e.name.is_dav("href"))
@@ -100,7 +107,14 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
     out.open(&Name::dav("multistatus"));
     for ((href, _), item) in paths.iter().zip(found) {
         match item {
-            Some((res, data)) => write_object(&ctx, &mut out, &res, &data, &wanted, minimal),
+            Some((res, data)) => write_object(
+                &ctx,
+                &mut out,
+                &res,
+                &shape(&data, &data_request),
+                &wanted,
+                minimal,
+            ),
             None => {
                 out.open(&Name::dav("response"));
                 out.text_element(&Name::dav("href"), href);
@@ -112,20 +126,12 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
     Ok(multistatus(out.finish()))
 }
 
-/// The part of a calendar-query filter this server evaluates: one component type and an
-/// optional time range on it.
-struct Filter {
-    component: Option<String>,
-    start: Option<i64>,
-    end: Option<i64>,
-}
-
-fn unsupported(what: &str) -> DavError {
+fn valid_filter(reason: &str) -> DavError {
     DavError::Condition {
         status: StatusCode::FORBIDDEN,
-        element: Name::new(CALDAV, "supported-filter"),
+        element: Name::new(CALDAV, "valid-filter"),
         hrefs: Vec::new(),
-        reason: format!("{what} is not evaluated by this server yet"),
+        reason: reason.to_string(),
     }
 }
 
@@ -159,85 +165,212 @@ fn parse_utc(s: &str) -> Option<i64> {
     Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
-fn parse_filter(root: &Element) -> Result<Filter, DavError> {
-    let filter = root
-        .child(CALDAV, "filter")
-        .ok_or_else(|| caldav_valid_filter("calendar-query needs a CALDAV:filter"))?;
-    let vcal = filter
-        .elements()
-        .next()
-        .ok_or_else(|| caldav_valid_filter("the filter needs a comp-filter"))?;
-    if !vcal.name.is(CALDAV, "comp-filter")
-        || !vcal
-            .attr("", "name")
-            .is_some_and(|n| n.eq_ignore_ascii_case("VCALENDAR"))
-    {
-        return Err(caldav_valid_filter(
-            "the filter must start with comp-filter VCALENDAR",
-        ));
-    }
-    let mut f = Filter {
-        component: None,
-        start: None,
-        end: None,
+/// RFC 4791 §9.9: `start` and/or `end`, as UTC date-times.
+pub(crate) fn parse_time_range(el: &Element) -> Result<TimeRange, DavError> {
+    let side = |attr: &str| -> Result<Option<i64>, DavError> {
+        match el.attr("", attr) {
+            None => Ok(None),
+            Some(v) => parse_utc(v).map(Some).ok_or_else(|| {
+                valid_filter(&format!("time-range {attr}={v} is not a UTC date-time"))
+            }),
+        }
     };
-    for child in vcal.elements() {
-        if child.name.is(CALDAV, "is-not-defined") {
-            return Ok(Filter {
-                component: Some(String::new()),
-                start: None,
-                end: None,
-            });
+    let range = TimeRange {
+        start: side("start")?,
+        end: side("end")?,
+    };
+    if range.start.is_none() && range.end.is_none() {
+        return Err(valid_filter("time-range needs start or end"));
+    }
+    Ok(range)
+}
+
+/// RFC 4791 §9.7.5 (and RFC 6352 §10.5.4's match-type).
+fn parse_text_match(el: &Element) -> Result<TextMatch, DavError> {
+    let collation = match el.attr("", "collation") {
+        None => Collation::AsciiCasemap,
+        Some(c) => Collation::from_name(c).ok_or_else(|| DavError::Condition {
+            status: StatusCode::FORBIDDEN,
+            element: Name::new(CALDAV, "supported-collation"),
+            hrefs: Vec::new(),
+            reason: format!("the collation {c} is not supported"),
+        })?,
+    };
+    let negate = el
+        .attr("", "negate-condition")
+        .is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+    let match_type = match el.attr("", "match-type").unwrap_or("contains") {
+        "contains" => MatchType::Contains,
+        "equals" => MatchType::Equals,
+        "starts-with" => MatchType::StartsWith,
+        "ends-with" => MatchType::EndsWith,
+        other => return Err(valid_filter(&format!("match-type {other} is unknown"))),
+    };
+    Ok(TextMatch {
+        text: el.text(),
+        collation,
+        negate,
+        match_type,
+    })
+}
+
+fn name_attr(el: &Element) -> Result<String, DavError> {
+    el.attr("", "name")
+        .map(str::to_ascii_uppercase)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| valid_filter(&format!("{} needs a name", el.name)))
+}
+
+fn parse_param_filter(el: &Element) -> Result<ParamFilter, DavError> {
+    let mut f = ParamFilter {
+        name: name_attr(el)?,
+        is_not_defined: false,
+        text_match: None,
+    };
+    for c in el.elements() {
+        if c.name.is(CALDAV, "is-not-defined") {
+            f.is_not_defined = true;
+        } else if c.name.is(CALDAV, "text-match") {
+            f.text_match = Some(parse_text_match(c)?);
+        } else {
+            return Err(valid_filter(&format!(
+                "unexpected {} in param-filter",
+                c.name
+            )));
         }
-        if !child.name.is(CALDAV, "comp-filter") || f.component.is_some() {
-            return Err(unsupported(&format!("{} under VCALENDAR", child.name)));
-        }
-        let name = child.attr("", "name").unwrap_or("").to_ascii_uppercase();
-        if !["VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"].contains(&name.as_str()) {
-            return Err(unsupported(&format!("comp-filter {name}")));
-        }
-        for inner in child.elements() {
-            if inner.name.is(CALDAV, "time-range") {
-                f.start = match inner.attr("", "start") {
-                    Some(s) => Some(parse_utc(s).ok_or_else(|| {
-                        caldav_valid_filter(&format!("bad time-range start {s}"))
-                    })?),
-                    None => None,
-                };
-                f.end =
-                    match inner.attr("", "end") {
-                        Some(s) => Some(parse_utc(s).ok_or_else(|| {
-                            caldav_valid_filter(&format!("bad time-range end {s}"))
-                        })?),
-                        None => None,
-                    };
-                if f.start.is_none() && f.end.is_none() {
-                    return Err(caldav_valid_filter("time-range needs start or end"));
-                }
-            } else {
-                return Err(unsupported(&format!(
-                    "{} inside comp-filter {name}",
-                    inner.name
-                )));
-            }
-        }
-        f.component = Some(name);
     }
     Ok(f)
 }
 
-fn caldav_valid_filter(reason: &str) -> DavError {
-    DavError::Condition {
-        status: StatusCode::FORBIDDEN,
-        element: Name::new(CALDAV, "valid-filter"),
-        hrefs: Vec::new(),
-        reason: reason.to_string(),
+fn parse_prop_filter(el: &Element) -> Result<PropFilter, DavError> {
+    let mut f = PropFilter {
+        name: name_attr(el)?,
+        is_not_defined: false,
+        time_range: None,
+        text_match: None,
+        param_filters: Vec::new(),
+    };
+    for c in el.elements() {
+        if c.name.is(CALDAV, "is-not-defined") {
+            f.is_not_defined = true;
+        } else if c.name.is(CALDAV, "time-range") {
+            f.time_range = Some(parse_time_range(c)?);
+        } else if c.name.is(CALDAV, "text-match") {
+            f.text_match = Some(parse_text_match(c)?);
+        } else if c.name.is(CALDAV, "param-filter") {
+            f.param_filters.push(parse_param_filter(c)?);
+        } else {
+            return Err(valid_filter(&format!(
+                "unexpected {} in prop-filter",
+                c.name
+            )));
+        }
     }
+    Ok(f)
 }
 
-/// RFC 4791 §7.8.
+/// Filters nest no deeper than iCalendar components do.
+const MAX_FILTER_DEPTH: usize = 8;
+
+fn parse_comp_filter(el: &Element, depth: usize) -> Result<CompFilter, DavError> {
+    if depth > MAX_FILTER_DEPTH {
+        return Err(valid_filter("comp-filters nest too deep"));
+    }
+    let mut f = CompFilter {
+        name: name_attr(el)?,
+        is_not_defined: false,
+        time_range: None,
+        prop_filters: Vec::new(),
+        comp_filters: Vec::new(),
+    };
+    for c in el.elements() {
+        if c.name.is(CALDAV, "is-not-defined") {
+            f.is_not_defined = true;
+        } else if c.name.is(CALDAV, "time-range") {
+            // §9.7.1: a time range applies to components with times, not to VCALENDAR.
+            if depth == 0 {
+                return Err(valid_filter("time-range directly under VCALENDAR"));
+            }
+            f.time_range = Some(parse_time_range(c)?);
+        } else if c.name.is(CALDAV, "prop-filter") {
+            f.prop_filters.push(parse_prop_filter(c)?);
+        } else if c.name.is(CALDAV, "comp-filter") {
+            f.comp_filters.push(parse_comp_filter(c, depth + 1)?);
+        } else {
+            return Err(valid_filter(&format!(
+                "unexpected {} in comp-filter",
+                c.name
+            )));
+        }
+    }
+    Ok(f)
+}
+
+/// The filter of a calendar-query: one comp-filter for VCALENDAR (RFC 4791 §9.7).
+fn parse_filter(root: &Element) -> Result<CompFilter, DavError> {
+    let filter = root
+        .child(CALDAV, "filter")
+        .ok_or_else(|| valid_filter("calendar-query needs a CALDAV:filter"))?;
+    let top = filter
+        .elements()
+        .next()
+        .ok_or_else(|| valid_filter("the filter needs a comp-filter"))?;
+    if !top.name.is(CALDAV, "comp-filter") {
+        return Err(valid_filter("the filter must hold a comp-filter"));
+    }
+    let f = parse_comp_filter(top, 0)?;
+    if f.name != "VCALENDAR" {
+        return Err(valid_filter(
+            "the filter must start with comp-filter VCALENDAR",
+        ));
+    }
+    Ok(f)
+}
+
+/// What a report's `calendar-data` element asks of the data (RFC 4791 §9.6): the
+/// instances of a range as separate components, or the overrides of a range only.
+#[derive(Default)]
+struct DataRequest {
+    expand: Option<TimeRange>,
+    limit_recurrence_set: Option<TimeRange>,
+}
+
+fn calendar_data_request(root: &Element) -> Result<DataRequest, DavError> {
+    let Some(cd) = root
+        .child(DAV, "prop")
+        .and_then(|p| p.child(CALDAV, "calendar-data"))
+    else {
+        return Ok(DataRequest::default());
+    };
+    let mut req = DataRequest::default();
+    if let Some(e) = cd.child(CALDAV, "expand") {
+        req.expand = Some(parse_time_range(e)?);
+    }
+    if let Some(l) = cd.child(CALDAV, "limit-recurrence-set") {
+        req.limit_recurrence_set = Some(parse_time_range(l)?);
+    }
+    Ok(req)
+}
+
+/// The data as the request wants it; on any trouble, the data as stored.
+fn shape(data: &str, req: &DataRequest) -> String {
+    if let Some(range) = &req.expand {
+        if let Ok(expanded) = expand::expand(data.as_bytes(), range, &limits()) {
+            return expanded;
+        }
+    } else if let Some(range) = &req.limit_recurrence_set
+        && let Ok(limited) = expand::limit_recurrence_set(data.as_bytes(), range, &limits())
+    {
+        return limited;
+    }
+    data.to_string()
+}
+
+/// RFC 4791 §7.8: the index narrows to candidates (component, time range); the filter
+/// is then evaluated on each candidate in full.
 async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
     let wanted = wanted_of(&root);
+    let data_request = calendar_data_request(&root)?;
     let filter = parse_filter(&root)?;
     let Some(Loc::Calendar(cal)) = locate(&ctx.path) else {
         return Err(DavError::condition(
@@ -245,6 +378,11 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
             "supported-report",
             "calendar-query runs on a calendar",
         ));
+    };
+    // Index narrowing: one component type, and its time range when it has one.
+    let (component, range) = match (&filter.is_not_defined, filter.comp_filters.as_slice()) {
+        (false, [only]) if !only.is_not_defined => (Some(only.name.clone()), only.time_range),
+        _ => (None, None),
     };
     let (account, cal) = (ctx.account.clone(), cal.to_string());
     let space: &'static CalendarSpace = &CalendarSpace;
@@ -254,28 +392,24 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
             let Some(c) = r.calendar(&account, &cal)? else {
                 return Err(DavError::not_found(format!("no calendar {cal}")));
             };
-            if filter.component.as_deref() == Some("") {
-                // VCALENDAR is-not-defined: nothing matches.
+            if filter.is_not_defined {
+                // A calendar object resource is a VCALENDAR: none lacks one.
                 return Ok(Vec::new());
             }
-            let candidates =
-                r.calendar_candidates(c.id, filter.component.as_deref(), filter.start, filter.end)?;
+            let (start, end) = match range {
+                Some(t) => (t.start, t.end),
+                None => (None, None),
+            };
+            let candidates = r.calendar_candidates(c.id, component.as_deref(), start, end)?;
             let mut out = Vec::new();
             for meta in candidates {
-                let path = format!("{cal}/{}", meta.name);
                 let Some(data) = r.calendar_object_data(c.id, &meta.name)? else {
                     continue;
                 };
-                if filter.start.is_some() || filter.end.is_some() {
-                    let (s, e) = (
-                        filter.start.unwrap_or(i64::MIN / 2),
-                        filter.end.unwrap_or(i64::MAX / 2),
-                    );
-                    if !ical::overlaps(data.as_bytes(), s, e, &limits()).unwrap_or(false) {
-                        continue;
-                    }
+                if !filter::matches(data.as_bytes(), &filter, &limits()).unwrap_or(false) {
+                    continue;
                 }
-                if let Some(res) = space.resource(r, &account, &path)? {
+                if let Some(res) = space.resource(r, &account, &format!("{cal}/{}", meta.name))? {
                     out.push((res, data));
                 }
             }
@@ -286,9 +420,53 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
     let mut out = XmlOut::new();
     out.open(&Name::dav("multistatus"));
     for (res, data) in &matches {
-        write_object(&ctx, &mut out, res, data, &wanted, minimal);
+        let data = shape(data, &data_request);
+        write_object(&ctx, &mut out, res, &data, &wanted, minimal);
     }
     Ok(multistatus(out.finish()))
+}
+
+/// RFC 4791 §7.10: the busy time of a calendar in a range, as one VFREEBUSY.
+async fn free_busy(ctx: Ctx, root: Element) -> Result<Response, DavError> {
+    let range = root
+        .child(CALDAV, "time-range")
+        .ok_or_else(|| valid_filter("free-busy-query needs a time-range"))
+        .and_then(parse_time_range)?;
+    let Some(Loc::Calendar(cal)) = locate(&ctx.path) else {
+        return Err(DavError::condition(
+            StatusCode::FORBIDDEN,
+            "supported-report",
+            "free-busy-query runs on a calendar",
+        ));
+    };
+    let (account, cal) = (ctx.account.clone(), cal.to_string());
+    let datas = ctx
+        .db
+        .read_async(move |r| -> Result<Vec<String>, DavError> {
+            let Some(c) = r.calendar(&account, &cal)? else {
+                return Err(DavError::not_found(format!("no calendar {cal}")));
+            };
+            let mut out = Vec::new();
+            for meta in r.calendar_candidates(c.id, None, range.start, range.end)? {
+                if let Some(d) = r.calendar_object_data(c.id, &meta.name)? {
+                    out.push(d);
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    let objects: Vec<&[u8]> = datas.iter().map(|d| d.as_bytes()).collect();
+    let periods = freebusy::busy_periods(&objects, &range, &limits());
+    let body = freebusy::vfreebusy(&periods, &range, crate::store::now_unix());
+    Ok((
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/calendar; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
 }
 
 #[cfg(test)]
