@@ -184,3 +184,27 @@ fn a_bad_certificate_path_is_explained() {
         String::from_utf8_lossy(&out.stderr).contains("TLS needs both a certificate and a key")
     );
 }
+
+/// A refused request with a body leaves the connection usable: clients send a body, get
+/// the 401 challenge, and retry on the same connection.
+#[test]
+fn refusals_keep_the_connection_alive() {
+    let s = Server::start();
+    for first in [
+        "POST /api/v1/me/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"name\": \"tok\"}\n",
+        "PUT /dav/files/admin@localhost/x.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        "PROPFIND /.well-known/caldav HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        "POST /no/such/thing HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+    ] {
+        let mut conn = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        conn.write_all(first.as_bytes()).unwrap();
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        let _ = conn.read_to_string(&mut answer);
+        assert_eq!(answer.matches("HTTP/1.1 ").count(), 2, "{first}: {answer}");
+        assert!(answer.contains("HTTP/1.1 200 OK"), "{first}: {answer}");
+    }
+}

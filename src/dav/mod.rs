@@ -36,9 +36,6 @@ pub use error::DavError;
 use ifheader::IfHeader;
 use space::Space;
 
-/// Bytes of an unauthenticated request's body read (and dropped) before the 401.
-const UNAUTHENTICATED_DRAIN: usize = 64 * 1024;
-
 /// Where the DAV URL space starts.
 pub const ROOT: &str = "/dav/";
 
@@ -64,7 +61,8 @@ pub fn router(spaces: Spaces) -> Router<AppState> {
 }
 
 /// `/.well-known/caldav` points at the DAV root, where PROPFIND finds the principal.
-async fn well_known() -> Response {
+async fn well_known(req: Request) -> Response {
+    crate::http::drain(req.into_body()).await;
     (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, ROOT)]).into_response()
 }
 
@@ -77,6 +75,7 @@ async fn handle_root(
     if req.method() == Method::OPTIONS || matches!(req.method().as_str(), "PROPFIND" | "REPORT") {
         handle(state, spaces, req).await
     } else {
+        crate::http::drain(req.into_body()).await;
         ApiError::not_found("nothing here: /").into_response()
     }
 }
@@ -346,7 +345,7 @@ async fn handle(
             // Clients send a body, get the challenge, and retry on the same connection:
             // read a small body first so the connection stays usable (hyper closes one
             // whose request body was left unread).
-            let _ = axum::body::to_bytes(body, UNAUTHENTICATED_DRAIN).await;
+            crate::http::drain(body).await;
             return ApiError::from_auth(e, state.auth.realm()).into_response();
         }
     };

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -14,8 +14,10 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-pub async fn not_found(uri: Uri) -> ApiError {
-    ApiError::not_found(format!("nothing here: {}", uri.path()))
+pub async fn not_found(req: axum::extract::Request) -> ApiError {
+    let path = req.uri().path().to_string();
+    crate::http::drain(req.into_body()).await;
+    ApiError::not_found(format!("nothing here: {path}"))
 }
 
 /// `GET /api/v1/me`: who the caller is.

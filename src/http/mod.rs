@@ -10,6 +10,7 @@ pub mod tls;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::response::IntoResponse;
 use axum::routing::{delete, get};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -20,6 +21,38 @@ use crate::store::Store;
 
 pub use error::{ApiError, ReasonLogged};
 pub use extract::Authenticated;
+
+/// Reads (and drops) a small request body that a handler refuses without reading:
+/// hyper closes a keep-alive connection whose request body was left unread, and clients
+/// that retry on the same connection then see it closed under them.
+pub async fn drain(body: axum::body::Body) {
+    let _ = axum::body::to_bytes(body, 64 * 1024).await;
+}
+
+/// Reads a JSON API request's (small, limited) body before any handler or extractor can
+/// refuse the request, so a refusal never leaves an unread body behind (see [`drain`]).
+async fn buffer_body(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        // The body limit layer outside this one turned an oversized body into an error.
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "requestTooLarge",
+            "the request body is too large",
+        )
+        .into_response(),
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -60,6 +93,7 @@ pub fn router(state: AppState) -> Router {
             get(api::list_tokens).post(api::create_token),
         )
         .route("/api/v1/me/tokens/{name}", delete(api::revoke_token))
+        .layer(axum::middleware::from_fn(buffer_body))
         .layer(RequestBodyLimitLayer::new(max_body));
     Router::new()
         .merge(api)
