@@ -685,3 +685,80 @@ fn an_initial_sync_can_be_truncated_and_continued() {
         "a complete sync leaves nothing behind: {text}"
     );
 }
+
+#[test]
+fn quotas_count_files_and_calendars_and_refuse_with_507() {
+    let s = setup();
+    let alice = Dav {
+        s: &s,
+        user: "alice@a.test",
+        pw: "alice-pw-1",
+    };
+    let out = s.domus_ok(&["user", "quota", "alice@a.test", "1K"]);
+    assert!(
+        out.contains("quota of alice@a.test set to 1024 bytes"),
+        "{out}"
+    );
+    let err = domus_err(&s.data, &["user", "quota", "alice@a.test", "lots"], None);
+    assert!(err.contains("is not a size"), "{err}");
+    assert_eq!(
+        alice
+            .req("PUT", &format!("{ALICE}a.bin"))
+            .body(vec![b'a'; 600])
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    let r = alice
+        .req("PUT", &format!("{ALICE}b.bin"))
+        .body(vec![b'b'; 600])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::INSUFFICIENT_STORAGE);
+    assert!(r.text().unwrap().contains("<D:quota-not-exceeded/>"));
+    assert_eq!(
+        alice
+            .req("GET", &format!("{ALICE}b.bin"))
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND,
+        "nothing stored"
+    );
+    // Replacing a file counts its new size only; a copy counts again.
+    assert_eq!(
+        alice
+            .req("PUT", &format!("{ALICE}a.bin"))
+            .body(vec![b'a'; 900])
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let r = alice
+        .req("COPY", &format!("{ALICE}a.bin"))
+        .header("Destination", format!("{ALICE}c.bin"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::INSUFFICIENT_STORAGE);
+    let text = alice
+        .propfind(ALICE, "0", r#"<D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/><D:quota-available-bytes/></D:prop></D:propfind>"#)
+        .text()
+        .unwrap();
+    assert!(
+        text.contains("<D:quota-used-bytes>900</D:quota-used-bytes>")
+            && text.contains("<D:quota-available-bytes>124</D:quota-available-bytes>"),
+        "{text}"
+    );
+    s.domus_ok(&["user", "quota", "alice@a.test", "none"]);
+    assert_eq!(
+        alice
+            .req("PUT", &format!("{ALICE}b.bin"))
+            .body(vec![b'b'; 600])
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+}

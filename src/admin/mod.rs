@@ -238,6 +238,41 @@ pub fn set_password(store: &Store, address: &str, password: &str) -> Result<Acco
     Ok(account)
 }
 
+/// Sets a user's storage quota in bytes (None: unlimited). Returns the account and what
+/// it uses now.
+pub fn set_quota(store: &Store, address: &str, bytes: Option<i64>) -> Result<(Account, i64)> {
+    let (_, db, account) = account_of(store, address)?;
+    let used = db.write(|w| {
+        w.set_quota(&account.id, bytes)?;
+        w.account_usage(&account.id)
+    })?;
+    let account = db.read(|r| r.account(&account.id))?.unwrap_or(account);
+    Ok((account, used))
+}
+
+/// Parses a size for `domus user quota`: `none`, or a number of bytes with an optional
+/// K, M, G or T suffix (powers of 1024).
+pub fn parse_size(text: &str) -> Option<Option<i64>> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("unlimited") {
+        return Some(None);
+    }
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&t[..i], t[i..].trim().to_ascii_uppercase()),
+        None => (t, String::new()),
+    };
+    let n: i64 = digits.parse().ok()?;
+    let factor: i64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(factor).map(Some)
+}
+
 pub fn remove_user(store: &Store, address: &str) -> Result<Account> {
     let (_, db, account) = account_of(store, address)?;
     db.write(|w| w.delete_account(&account.id))?;

@@ -70,6 +70,12 @@ pub enum UserCmd {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Set a user's storage quota (files and calendars): e.g. 500M, 2G, or none.
+    Quota {
+        address: String,
+        /// Bytes, with an optional K/M/G/T suffix (powers of 1024), or `none` for unlimited.
+        size: String,
+    },
     /// Remove a user and everything the user owns. There is no undo.
     Remove {
         address: String,
@@ -157,7 +163,7 @@ fn domain_json(d: &DomainRecord) -> serde_json::Value {
 }
 
 fn account_json(a: &Account) -> serde_json::Value {
-    json!({ "id": a.id, "address": a.primary_address, "addresses": a.addresses, "displayName": a.display_name, "createdAt": a.created_at })
+    json!({ "id": a.id, "address": a.primary_address, "addresses": a.addresses, "displayName": a.display_name, "createdAt": a.created_at, "quotaBytes": a.quota_bytes })
 }
 
 fn credential_json(c: &Credential) -> serde_json::Value {
@@ -300,6 +306,24 @@ pub fn user(cmd: UserCmd, data: &Path) -> anyhow::Result<()> {
                 "password of {} changed; cached logins with the old one stop working now",
                 a.primary_address
             );
+        }
+        UserCmd::Quota { address, size } => {
+            let Some(bytes) = admin::parse_size(&size) else {
+                bail!(
+                    "{size:?} is not a size; give bytes with an optional K, M, G or T suffix (e.g. 500M, 2G), or none"
+                );
+            };
+            let (a, used) = admin::set_quota(&store, &address, bytes)?;
+            match bytes {
+                Some(b) => say!(
+                    "quota of {} set to {b} bytes; {used} bytes in use",
+                    a.primary_address
+                ),
+                None => say!(
+                    "{} has no quota now; {used} bytes in use",
+                    a.primary_address
+                ),
+            }
         }
         UserCmd::Remove { address, yes } => {
             if !yes {

@@ -167,6 +167,11 @@ INSERT INTO calendar_property (calendar_id, ns, name, xml)
                      ELSE '<D:displayname xmlns:D="DAV:">Tasks</D:displayname>' END
     FROM calendar;
 "#,
+    r#"
+-- A storage quota per account (bytes; NULL: unlimited), counted over its files and
+-- calendar objects (RFC 4331).
+ALTER TABLE account ADD COLUMN quota_bytes INTEGER;
+"#,
 ];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.
@@ -225,6 +230,8 @@ pub struct Account {
     /// Every address, the primary one first.
     pub addresses: Vec<String>,
     pub created_at: i64,
+    /// Storage quota in bytes; None: unlimited.
+    pub quota_bytes: Option<i64>,
 }
 
 /// What authentication needs of an account, read in one query by any of its addresses.
@@ -505,17 +512,13 @@ impl DomainRead<'_> {
         let row = self
             .c
             .prepare_cached(
-                "SELECT primary_address, display_name, created_at FROM account WHERE id = ?1",
+                "SELECT primary_address, display_name, created_at, quota_bytes FROM account WHERE id = ?1",
             )?
             .query_row([id.as_str()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<i64>>(3)?))
             })
             .optional()?;
-        let Some((primary_address, display_name, created_at)) = row else {
+        let Some((primary_address, display_name, created_at, quota_bytes)) = row else {
             return Ok(None);
         };
         let addresses = self.addresses_of(id, &primary_address)?;
@@ -525,7 +528,32 @@ impl DomainRead<'_> {
             display_name,
             addresses,
             created_at,
+            quota_bytes,
         }))
+    }
+
+    /// Bytes an account stores: its files and its calendar objects (RFC 4331 quota use).
+    pub fn account_usage(&self, id: &AccountId) -> Result<i64> {
+        Ok(self.c.query_row(
+            "SELECT (SELECT coalesce(sum(size), 0) FROM dav_file WHERE account_id = ?1)
+                  + (SELECT coalesce(sum(o.size), 0) FROM calendar_object o JOIN calendar c ON c.id = o.calendar_id WHERE c.account_id = ?1)",
+            [id.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The account's quota and what it uses, when it has a quota.
+    pub fn quota_state(&self, id: &AccountId) -> Result<Option<(i64, i64)>> {
+        let quota: Option<i64> = self
+            .c
+            .prepare_cached("SELECT quota_bytes FROM account WHERE id = ?1")?
+            .query_row([id.as_str()], |r| r.get(0))
+            .optional()?
+            .flatten();
+        match quota {
+            Some(q) => Ok(Some((q, self.account_usage(id)?))),
+            None => Ok(None),
+        }
     }
 
     pub fn account_by_address(&self, address: &str) -> Result<Option<Account>> {
@@ -715,6 +743,18 @@ impl DomainWrite<'_> {
         let n = self.r.c.execute(
             "UPDATE account SET password_hash = ?1, cred_serial = cred_serial + 1 WHERE id = ?2",
             params![hash, id.as_str()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Sets (or, with None, lifts) an account's storage quota.
+    pub fn set_quota(&self, id: &AccountId, bytes: Option<i64>) -> Result<()> {
+        let n = self.r.c.execute(
+            "UPDATE account SET quota_bytes = ?2 WHERE id = ?1",
+            params![id.as_str(), bytes],
         )?;
         if n == 0 {
             return Err(StoreError::NotFound(id.to_string()));

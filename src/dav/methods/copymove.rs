@@ -86,6 +86,7 @@ pub async fn copy_or_move(ctx: Ctx, is_move: bool) -> Result<Response, DavError>
                 space.rename(w, &account, &s, &d)?;
             } else {
                 space.copy(w, &account, &s, &d, deep)?;
+                super::check_quota(w, &account)?;
             }
             Ok(existing.is_some())
         })

@@ -109,6 +109,24 @@ pub fn depth(ctx: &Ctx, default: Depth) -> Result<Depth, DavError> {
     }
 }
 
+/// RFC 4331 §6: refuses (507 with `DAV:quota-not-exceeded`) a write that left the owner
+/// over quota. Called inside the write's transaction, so the refusal undoes it.
+pub fn check_quota(
+    w: &crate::store::domain::DomainWrite<'_>,
+    owner: &crate::store::AccountId,
+) -> Result<(), DavError> {
+    if let Some((quota, used)) = w.quota_state(owner)?
+        && used > quota
+    {
+        return Err(DavError::condition(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "quota-not-exceeded",
+            format!("the write needs {used} bytes of a {quota}-byte quota"),
+        ));
+    }
+    Ok(())
+}
+
 /// The parent path of a space path.
 pub fn parent(path: &str) -> &str {
     crate::store::files::parent_of(path)

@@ -13,6 +13,11 @@ use crate::dav::xml::{DAV, Element, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
 use crate::store::files::DeadProperty;
 
+/// A resource found, with its dead properties.
+type Found = (Resource, Vec<DeadProperty>);
+/// The owner's quota (None: unlimited) and the bytes in use.
+type QuotaState = (Option<i64>, i64);
+
 pub(crate) enum Wanted {
     /// `allprop`, with the `include` element's extra names.
     All(Vec<Name>),
@@ -80,23 +85,32 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     let parsed = read_xml(&ctx, body).await?;
     let wanted = parse(parsed.as_ref().map(|(_, root)| root))?;
     let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
-    let nodes: Vec<(Resource, Vec<DeadProperty>)> = ctx
+    // RFC 4331 quota properties are computed (one sum) only when asked for by name.
+    let wants_quota = matches!(&wanted, Wanted::Some(names) if names.iter().any(|n| n.is_dav("quota-used-bytes") || n.is_dav("quota-available-bytes")));
+    let (nodes, quota): (Vec<Found>, Option<QuotaState>) = ctx
         .db
         .read_async(move |r| -> Result<_, DavError> {
+            let quota = if wants_quota {
+                let used = r.account_usage(&account)?;
+                Some((r.quota_state(&account)?.map(|(q, _)| q), used))
+            } else {
+                None
+            };
             let Some(node) = space.resource(r, &account, &path)? else {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), quota));
             };
             let mut nodes = vec![node.clone()];
             if depth == Depth::One && node.is_collection() {
                 nodes.extend(space.members(r, &account, &path)?);
             }
-            nodes
+            let nodes = nodes
                 .into_iter()
                 .map(|n| {
                     let dead = space.dead_properties(r, &account, &n.path)?;
                     Ok((n, dead))
                 })
-                .collect()
+                .collect::<Result<Vec<_>, DavError>>()?;
+            Ok((nodes, quota))
         })
         .await?;
     if nodes.is_empty() {
@@ -106,7 +120,19 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     let mut out = XmlOut::new();
     out.open(&Name::dav("multistatus"));
     for (node, dead) in &nodes {
-        write_response(&ctx, &mut out, node, dead, &wanted, minimal);
+        // RFC 4331 §3, §4: on collections; available only under a quota.
+        let quota_props = |name: &Name, out: &mut XmlOut| match (quota, node.is_collection()) {
+            (Some((_, used)), true) if name.is_dav("quota-used-bytes") => {
+                out.text_element(name, &used.to_string());
+                true
+            }
+            (Some((Some(q), used)), true) if name.is_dav("quota-available-bytes") => {
+                out.text_element(name, &(q - used).max(0).to_string());
+                true
+            }
+            _ => false,
+        };
+        write_response_with(&ctx, &mut out, node, dead, &wanted, minimal, &quota_props);
     }
     Ok(multistatus(out.finish()))
 }

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::parent;
+use super::{check_quota, parent};
 use crate::dav::{Ctx, DavError, bytes_body};
 
 pub async fn put(ctx: Ctx, body: Body) -> Result<Response, DavError> {
@@ -52,7 +52,10 @@ pub async fn put(ctx: Ctx, body: Body) -> Result<Response, DavError> {
                     "If-None-Match: the resource exists",
                 ));
             }
-            space.put(w, &account, &path, &content_type, &bytes)
+            let stored = space.put(w, &account, &path, &content_type, &bytes)?;
+            // Checked after the write, in its transaction: over quota rolls it back.
+            check_quota(w, &account)?;
+            Ok(stored)
         })
         .await?;
     let status = if created {
