@@ -519,3 +519,52 @@ fn text_filters_expansion_and_free_busy() {
     );
     assert!(!fb.contains("20261202T100000Z"), "{fb}");
 }
+
+#[test]
+fn pathological_recurrences_are_bounded_and_answered_precisely() {
+    let s = setup();
+    let t = std::time::Instant::now();
+    // No end, every second: accepted, indexed up to the horizon, queries stay bounded.
+    let r = put(
+        &s,
+        &format!("{CAL}secondly.ics"),
+        &event(
+            "secondly",
+            "20261201T000000Z",
+            "20261201T000001Z",
+            "RRULE:FREQ=SECONDLY\r\n",
+        ),
+    );
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Ten million instances: refused with the max-instances precondition, nothing stored.
+    let r = put(
+        &s,
+        &format!("{CAL}count.ics"),
+        &event(
+            "count",
+            "20261201T000000Z",
+            "20261201T010000Z",
+            "RRULE:FREQ=DAILY;COUNT=10000000\r\n",
+        ),
+    );
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().unwrap().contains("max-instances"));
+    assert_eq!(
+        req(&s, "GET", &format!("{CAL}count.ics"))
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = report(
+        &s,
+        CAL,
+        r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20270101T000000Z" end="20280101T000000Z"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#,
+    );
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+}
