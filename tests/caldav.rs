@@ -112,6 +112,21 @@ fn discovery_leads_from_the_host_to_the_calendars() {
         "{text}"
     );
     assert!(text.contains(">Tasks</D:displayname>"), "{text}");
+
+    // RFC 3744 read side: the owner holds every privilege.
+    let text = req(&s, "PROPFIND", CAL)
+        .header("Depth", "0")
+        .body(r#"<D:propfind xmlns:D="DAV:"><D:prop><D:acl/><D:current-user-privilege-set/><D:owner/></D:prop></D:propfind>"#)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(text.contains("<D:ace><D:principal><D:href>/dav/principals/alice@a.test/</D:href></D:principal><D:grant><D:privilege><D:all/></D:privilege></D:grant><D:protected/></D:ace>"), "{text}");
+    assert!(
+        text.contains("<D:privilege><D:write-content/></D:privilege>")
+            && text.contains("<D:owner><D:href>/dav/principals/alice@a.test/</D:href></D:owner>"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -209,6 +209,53 @@ fn owner(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
+/// RFC 3744 §5.5, read side: the owner holds every privilege, and nobody else any (no
+/// sharing yet). Protected: ACLs are not changed through WebDAV.
+fn acl(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::dav("acl")).open(&Name::dav("ace"));
+    out.open(&Name::dav("principal"))
+        .text_element(&Name::dav("href"), &env.ctx.principal_href())
+        .close();
+    out.open(&Name::dav("grant"))
+        .open(&Name::dav("privilege"))
+        .empty(&Name::dav("all"))
+        .close()
+        .close();
+    out.empty(&Name::dav("protected"));
+    out.close().close();
+    true
+}
+
+/// RFC 3744 §5.3: the privileges this server knows, as a tree under `all`.
+fn supported_privilege_set(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    let leaf = |out: &mut XmlOut, name: &str| {
+        out.open(&Name::dav("supported-privilege"))
+            .open(&Name::dav("privilege"))
+            .empty(&Name::dav(name))
+            .close()
+            .close();
+    };
+    out.open(&Name::dav("supported-privilege-set"))
+        .open(&Name::dav("supported-privilege"));
+    out.open(&Name::dav("privilege"))
+        .empty(&Name::dav("all"))
+        .close();
+    leaf(out, "read");
+    out.open(&Name::dav("supported-privilege"));
+    out.open(&Name::dav("privilege"))
+        .empty(&Name::dav("write"))
+        .close();
+    for p in ["write-properties", "write-content", "bind", "unbind"] {
+        leaf(out, p);
+    }
+    out.close();
+    for p in ["unlock", "read-acl", "read-current-user-privilege-set"] {
+        leaf(out, p);
+    }
+    out.close().close();
+    true
+}
+
 /// RFC 3744 §5.4: what the caller may do here. Only owners reach a space today, and
 /// they may do everything; sharing will narrow this.
 fn current_user_privilege_set(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
@@ -250,6 +297,8 @@ pub static DAV_PROPS: &[LiveProp] = &[
     LiveProp { ns: DAV, name: "current-user-principal", protected: true, allprop: false, write: current_user_principal },
     LiveProp { ns: DAV, name: "owner", protected: true, allprop: false, write: owner },
     LiveProp { ns: DAV, name: "current-user-privilege-set", protected: true, allprop: false, write: current_user_privilege_set },
+    LiveProp { ns: DAV, name: "acl", protected: true, allprop: false, write: acl },
+    LiveProp { ns: DAV, name: "supported-privilege-set", protected: true, allprop: false, write: supported_privilege_set },
 ];
 
 /// The live properties of a space: the generic ones, then the space's own.
