@@ -210,6 +210,9 @@ fn put_validates_objects_with_the_rfc_preconditions() {
             "supported-calendar-component",
         ),
     ];
+    // The conflict names the resource holding the UID, as an href.
+    let r = put(&s, &format!("{CAL}dup.ics"), &ok);
+    assert!(r.text().unwrap().contains("<C:no-uid-conflict><D:href>/dav/calendars/alice@a.test/calendar/u1.ics</D:href></C:no-uid-conflict>"));
     for (what, body, status, element) in cases {
         let r = put(&s, &format!("{CAL}other.ics"), &body);
         assert_eq!(r.status(), status, "{what}");

@@ -91,6 +91,16 @@ fn object_resource(c: &Calendar, o: ObjectMeta) -> Resource {
     }
 }
 
+/// RFC 4791 §5.3.2.1 `no-uid-conflict`, naming the resource that holds the UID.
+fn uid_conflict(hrefs: Vec<String>, reason: String) -> DavError {
+    DavError::Condition {
+        status: StatusCode::CONFLICT,
+        element: Name::new(CALDAV, "no-uid-conflict"),
+        hrefs,
+        reason,
+    }
+}
+
 fn need_calendar(r: &DomainRead<'_>, owner: &AccountId, name: &str) -> Result<Calendar, DavError> {
     r.calendar(owner, name)?.ok_or_else(|| {
         DavError::conflict(format!(
@@ -180,53 +190,43 @@ fn supported_calendar_data(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
-fn max_resource_size(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+/// A calendar's text-valued limit property (RFC 4791 §5.2.5-§5.2.8).
+fn calendar_limit(env: &PropEnv<'_>, out: &mut XmlOut, name: &str, value: String) -> bool {
     if !is_calendar(env) {
         return false;
     }
-    out.text_element(
-        &Name::new(CALDAV, "max-resource-size"),
-        &limits().max_bytes.to_string(),
-    );
-    true
-}
-
-fn max_instances(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    if !is_calendar(env) {
-        return false;
-    }
-    out.text_element(
-        &Name::new(CALDAV, "max-instances"),
-        &limits().max_instances.to_string(),
-    );
+    out.text_element(&Name::new(CALDAV, name), &value);
     true
 }
 
 fn ical_utc(unix: i64) -> String {
-    let t = crate::timefmt::rfc3339(unix);
-    t.replace(['-', ':'], "")
+    crate::timefmt::rfc3339(unix).replace(['-', ':'], "")
+}
+
+fn max_resource_size(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    calendar_limit(
+        env,
+        out,
+        "max-resource-size",
+        limits().max_bytes.to_string(),
+    )
+}
+
+fn max_instances(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    calendar_limit(
+        env,
+        out,
+        "max-instances",
+        limits().max_instances.to_string(),
+    )
 }
 
 fn min_date_time(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    if !is_calendar(env) {
-        return false;
-    }
-    out.text_element(
-        &Name::new(CALDAV, "min-date-time"),
-        &ical_utc(limits().min_date),
-    );
-    true
+    calendar_limit(env, out, "min-date-time", ical_utc(limits().min_date))
 }
 
 fn max_date_time(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    if !is_calendar(env) {
-        return false;
-    }
-    out.text_element(
-        &Name::new(CALDAV, "max-date-time"),
-        &ical_utc(limits().max_date),
-    );
-    true
+    calendar_limit(env, out, "max-date-time", ical_utc(limits().max_date))
 }
 
 #[rustfmt::skip]
@@ -464,15 +464,13 @@ impl Space for CalendarSpace {
         if let Some(existing) = w.calendar_object(calendar.id, obj)?
             && existing.uid != parsed.uid
         {
-            return Err(DavError::Condition {
-                status: StatusCode::CONFLICT,
-                element: Name::new(CALDAV, "no-uid-conflict"),
-                hrefs: Vec::new(),
-                reason: format!(
+            return Err(uid_conflict(
+                Vec::new(),
+                format!(
                     "{obj} holds UID {}; a PUT cannot change it to {}",
                     existing.uid, parsed.uid
                 ),
-            });
+            ));
         }
         let index = ObjectIndex {
             uid: parsed.uid.clone(),
@@ -486,12 +484,10 @@ impl Space for CalendarSpace {
         let (meta, created) = w
             .put_calendar_object(&calendar, obj, &index, &text)
             .map_err(|e| match e {
-                StoreError::Conflict(other) => DavError::Condition {
-                    status: StatusCode::CONFLICT,
-                    element: Name::new(CALDAV, "no-uid-conflict"),
-                    hrefs: vec![format!("{}/{}", calendar.name, other)],
-                    reason: format!("UID {} is already used by {other}", parsed.uid),
-                },
+                StoreError::Conflict(other) => uid_conflict(
+                    vec![format!("{}/{}", calendar.name, other)],
+                    format!("UID {} is already used by {other}", parsed.uid),
+                ),
                 e => e.into(),
             })?;
         Ok((object_resource(&calendar, meta), created))
@@ -575,12 +571,10 @@ impl Space for CalendarSpace {
         let target = need_calendar(w, owner, tc)?;
         w.copy_calendar_object(&source, fo, &target, to_name)
             .map_err(|e| match e {
-                StoreError::Conflict(other) => DavError::Condition {
-                    status: StatusCode::CONFLICT,
-                    element: Name::new(CALDAV, "no-uid-conflict"),
-                    hrefs: vec![format!("{tc}/{other}")],
-                    reason: format!("the UID is already used by {other} in {tc}"),
-                },
+                StoreError::Conflict(other) => uid_conflict(
+                    vec![format!("{tc}/{other}")],
+                    format!("the UID is already used by {other} in {tc}"),
+                ),
                 StoreError::NotFound(_) => DavError::not_found(format!("nothing at {from}")),
                 e => e.into(),
             })
@@ -625,12 +619,10 @@ impl Space for CalendarSpace {
         };
         w.put_calendar_object(&target, to_name, &index, &data)
             .map_err(|e| match e {
-                StoreError::Conflict(other) => DavError::Condition {
-                    status: StatusCode::CONFLICT,
-                    element: Name::new(CALDAV, "no-uid-conflict"),
-                    hrefs: vec![format!("{tc}/{other}")],
-                    reason: format!("the UID is already used by {other} in {tc}"),
-                },
+                StoreError::Conflict(other) => uid_conflict(
+                    vec![format!("{tc}/{other}")],
+                    format!("the UID is already used by {other} in {tc}"),
+                ),
                 e => e.into(),
             })?;
         Ok(())

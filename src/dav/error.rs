@@ -58,6 +58,30 @@ impl DavError {
     }
 }
 
+impl DavError {
+    /// Turns the space-relative paths a space put in a condition's hrefs (those not
+    /// starting with `/`) into hrefs; spaces know paths, the engine knows URLs.
+    pub fn resolve_hrefs(self, href: impl Fn(&str) -> String) -> DavError {
+        match self {
+            DavError::Condition {
+                status,
+                element,
+                hrefs,
+                reason,
+            } => DavError::Condition {
+                status,
+                element,
+                hrefs: hrefs
+                    .into_iter()
+                    .map(|h| if h.starts_with('/') { h } else { href(&h) })
+                    .collect(),
+                reason,
+            },
+            other => other,
+        }
+    }
+}
+
 impl From<XmlError> for DavError {
     fn from(e: XmlError) -> Self {
         DavError::Xml(e)

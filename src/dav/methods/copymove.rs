@@ -90,7 +90,8 @@ pub async fn copy_or_move(ctx: Ctx, is_move: bool) -> Result<Response, DavError>
             }
             Ok(existing.is_some())
         })
-        .await?;
+        .await
+        .map_err(|e| e.resolve_hrefs(|p| ctx.href(p, false)))?;
     if is_move {
         ctx.state
             .locks

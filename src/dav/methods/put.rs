@@ -57,7 +57,8 @@ pub async fn put(ctx: Ctx, body: Body) -> Result<Response, DavError> {
             check_quota(w, &account)?;
             Ok(stored)
         })
-        .await?;
+        .await
+        .map_err(|e| e.resolve_hrefs(|p| ctx.href(p, false)))?;
     let status = if created {
         StatusCode::CREATED
     } else {
