@@ -586,3 +586,29 @@ fn pathological_recurrences_are_bounded_and_answered_precisely() {
         t.elapsed()
     );
 }
+
+#[test]
+fn macos_default_alarms_are_kept_on_the_home() {
+    let s = setup();
+    let body = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/dav-requests/macos-10.11-proppatch-default-alarm-datetime.xml"
+    ))
+    .unwrap();
+    let r = req(&s, "PROPPATCH", HOME)
+        .header("Content-Type", "text/xml")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+    let text = r.text().unwrap();
+    assert!(text.contains("200 OK") && !text.contains("403"), "{text}");
+    let text = req(&s, "PROPFIND", HOME)
+        .header("Depth", "0")
+        .body(r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:default-alarm-vevent-datetime/></D:prop></D:propfind>"#)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(text.contains("BEGIN:VALARM"), "{text}");
+}

@@ -396,6 +396,7 @@ impl Space for CalendarSpace {
         path: &str,
     ) -> Result<Vec<DeadProperty>, DavError> {
         match locate(path) {
+            Some(Loc::Home) => Ok(r.calendar_home_properties(owner)?),
             Some(Loc::Calendar(name)) => match r.calendar(owner, name)? {
                 Some(c) => Ok(r.calendar_properties(c.id)?),
                 None => Ok(Vec::new()),
@@ -636,6 +637,8 @@ impl Space for CalendarSpace {
         ops: &[PropertyOp],
     ) -> Result<(), DavError> {
         match locate(path) {
+            // Apple clients keep their default alarms on the home (CalendarServer).
+            Some(Loc::Home) => Ok(w.patch_calendar_home_properties(owner, ops)?),
             Some(Loc::Calendar(name)) => {
                 let Some(c) = w.calendar(owner, name)? else {
                     return Err(DavError::not_found(format!("no calendar {name}")));

@@ -113,6 +113,20 @@ impl DomainRead<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    pub fn calendar_home_properties(&self, account: &AccountId) -> Result<Vec<DeadProperty>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT ns, name, xml FROM calendar_home_property WHERE account_id = ?1 ORDER BY ns, name",
+        )?;
+        let rows = stmt.query_map([account.as_str()], |r| {
+            Ok(DeadProperty {
+                ns: r.get(0)?,
+                name: r.get(1)?,
+                xml: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn calendar_objects(&self, calendar_id: i64) -> Result<Vec<ObjectMeta>> {
         let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE calendar_id = ?1 ORDER BY name"
@@ -223,6 +237,28 @@ impl DomainWrite<'_> {
             created_at: now,
             modified_at: now,
         })
+    }
+
+    /// Sets (`Some`) and removes (`None`) dead properties of a calendar home.
+    pub fn patch_calendar_home_properties(
+        &self,
+        account: &AccountId,
+        ops: &[(String, String, Option<String>)],
+    ) -> Result<()> {
+        for (ns, name, xml) in ops {
+            match xml {
+                Some(xml) => self.conn().execute(
+                    "INSERT INTO calendar_home_property (account_id, ns, name, xml) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (account_id, ns, name) DO UPDATE SET xml = excluded.xml",
+                    params![account.as_str(), ns, name, xml],
+                )?,
+                None => self.conn().execute(
+                    "DELETE FROM calendar_home_property WHERE account_id = ?1 AND ns = ?2 AND name = ?3",
+                    params![account.as_str(), ns, name],
+                )?,
+            };
+        }
+        Ok(())
     }
 
     pub fn delete_calendar(&self, account: &AccountId, name: &str) -> Result<()> {

@@ -172,6 +172,17 @@ INSERT INTO calendar_property (calendar_id, ns, name, xml)
 -- calendar objects (RFC 4331).
 ALTER TABLE account ADD COLUMN quota_bytes INTEGER;
 "#,
+    r#"
+-- Dead properties of an account's calendar home (Apple clients keep their default alarms
+-- there), verbatim.
+CREATE TABLE calendar_home_property (
+    account_id TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    ns         TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    xml        TEXT NOT NULL,
+    PRIMARY KEY (account_id, ns, name)
+) STRICT;
+"#,
 ];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.
