@@ -278,6 +278,16 @@ fn reports_find_objects_by_href_and_by_time() {
         text.contains("missing.ics</D:href><D:status>HTTP/1.1 404 Not Found"),
         "{text}"
     );
+    // Component and property selection (RFC 4791 §9.6.1).
+    let (_, text) = report(
+        &s,
+        CAL,
+        r#"<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data><C:comp name="VCALENDAR"><C:comp name="VEVENT"><C:prop name="UID"/></C:comp></C:comp></C:calendar-data></D:prop><D:href>/dav/calendars/alice@a.test/calendar/in.ics</D:href></C:calendar-multiget>"#,
+    );
+    assert!(
+        text.contains("UID:in") && !text.contains("SUMMARY") && !text.contains("PRODID"),
+        "{text}"
+    );
 
     let (status, text) = report(
         &s,

@@ -8,6 +8,7 @@
 //! properties kept verbatim; the component set is live and fixed at creation.
 
 mod reports;
+mod select;
 
 use axum::http::StatusCode;
 

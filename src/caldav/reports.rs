@@ -333,6 +333,8 @@ fn parse_filter(root: &Element) -> Result<CompFilter, DavError> {
 struct DataRequest {
     expand: Option<TimeRange>,
     limit_recurrence_set: Option<TimeRange>,
+    /// Component and property selection (RFC 4791 §9.6.1).
+    select: Option<super::select::Selection>,
 }
 
 fn calendar_data_request(root: &Element) -> Result<DataRequest, DavError> {
@@ -349,11 +351,21 @@ fn calendar_data_request(root: &Element) -> Result<DataRequest, DavError> {
     if let Some(l) = cd.child(CALDAV, "limit-recurrence-set") {
         req.limit_recurrence_set = Some(parse_time_range(l)?);
     }
+    req.select = super::select::parse(cd);
     Ok(req)
 }
 
 /// The data as the request wants it; on any trouble, the data as stored.
 fn shape(data: &str, req: &DataRequest) -> String {
+    let shaped = shape_recurrences(data, req);
+    match &req.select {
+        Some(sel) => super::select::apply(&shaped, sel).unwrap_or(shaped),
+        None => shaped,
+    }
+}
+
+/// Expansion or recurrence-set limiting (§9.6.5, §9.6.6).
+fn shape_recurrences(data: &str, req: &DataRequest) -> String {
     if let Some(range) = &req.expand {
         if let Ok(expanded) = expand::expand(data.as_bytes(), range, &limits()) {
             return expanded;
