@@ -24,7 +24,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -245,11 +244,6 @@ impl Ctx {
                 "no list of the If header holds",
             ))
         }
-    }
-
-    /// Reads the request body as XML input, within the configured size limit.
-    pub async fn xml_body(body: Body, limit: usize) -> Result<bytes_body::Bytes, DavError> {
-        bytes_body::read(body, limit).await
     }
 }
 
