@@ -108,6 +108,45 @@ fn resolve_ns(r: ResolveResult<'_>) -> Result<String, XmlError> {
     }
 }
 
+/// The namespace a prefix (None: the default namespace) is bound to in `scope`, which holds
+/// the declarations' values after entity expansion. quick-xml resolves against the raw
+/// attribute bytes, so `xmlns:a="x&amp;y"` would name `x&amp;y` there, not `x&y`, and
+/// [`Element::verbatim`] (which escapes the unescaped value) would change the namespace.
+fn lookup_ns(
+    scope: &[(String, String)],
+    prefix: Option<&[u8]>,
+    fallback: Result<String, XmlError>,
+) -> Result<String, XmlError> {
+    let wanted = prefix.map(String::from_utf8_lossy).unwrap_or_default();
+    match scope.iter().rev().find(|(p, _)| *p == wanted) {
+        Some((_, uri)) => Ok(uri.clone()),
+        // `xml` is bound without a declaration; other undeclared prefixes are errors.
+        None => fallback,
+    }
+}
+
+/// Whether `name` (an element or attribute name, prefix included) can be an XML name.
+/// quick-xml takes everything up to whitespace as the name, so without this check
+/// `<a/\0<b/>` is an element named `a/\0<b`, which [`Element::verbatim`] cannot re-emit.
+/// An ASCII approximation of XML 1.0 §2.3 Name: no markup or control characters, not
+/// starting with a digit, '-' or '.'.
+fn valid_name(name: &[u8]) -> bool {
+    let Some(&first) = name.first() else {
+        return false;
+    };
+    !first.is_ascii_digit()
+        && first != b'-'
+        && first != b'.'
+        && name.iter().all(|&b| {
+            b >= 0x80 || b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.')
+        })
+}
+
+/// XML whitespace (§2.3 S), which is what ends a name in a start tag.
+fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
 fn predefined_entity(name: &str) -> Option<char> {
     Some(match name {
         "lt" => '<',
@@ -153,12 +192,28 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                 if root.is_some() {
                     return Err(malformed("content after the root element"));
                 }
+                if !valid_name(e.name().as_ref()) {
+                    return Err(malformed(format!(
+                        "invalid element name {:?}",
+                        String::from_utf8_lossy(e.name().as_ref())
+                    )));
+                }
                 let inherited = scope.clone();
                 let mut declared = Vec::new();
                 let mut attrs = Vec::new();
                 for a in e.attributes() {
                     let a = a.map_err(malformed)?;
+                    // XML 1.0 §2.3 AttValue: a literal '<' is not allowed.
+                    if a.value.contains(&b'<') {
+                        return Err(malformed("'<' in an attribute value"));
+                    }
                     let key = a.key;
+                    if !valid_name(key.as_ref()) {
+                        return Err(malformed(format!(
+                            "invalid attribute name {:?}",
+                            String::from_utf8_lossy(key.as_ref())
+                        )));
+                    }
                     let value = a.unescape_value().map_err(malformed)?.into_owned();
                     if let Some(binding) = key.as_namespace_binding() {
                         use quick_xml::name::PrefixDeclaration;
@@ -177,8 +232,8 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                         scope.push((prefix, value));
                     } else {
                         let (ns, local) = reader.resolve_attribute(key);
-                        let ns = if key.prefix().is_some() {
-                            resolve_ns(ns)?
+                        let ns = if let Some(p) = key.prefix() {
+                            lookup_ns(&scope, Some(p.as_ref()), resolve_ns(ns))?
                         } else {
                             String::new()
                         };
@@ -204,7 +259,8 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                         }
                     }
                 }
-                let ns = element_ns?;
+                let prefix = e.name().prefix();
+                let ns = lookup_ns(&scope, prefix.as_ref().map(|p| p.as_ref()), element_ns)?;
                 let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 let el = Element {
                     name: Name { ns, local },
@@ -332,7 +388,7 @@ impl Element {
         let name_end = raw
             .char_indices()
             .skip(1)
-            .find(|(_, c)| c.is_whitespace() || *c == '/' || *c == '>')
+            .find(|(_, c)| is_xml_space(*c) || *c == '/' || *c == '>')
             .map(|(i, _)| i)
             .unwrap_or(raw.len());
         let mut decls = String::new();
@@ -493,6 +549,54 @@ fn root_decls() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (dav_request): a namespace declared with an entity or a raw '<'
+    /// resolved to the raw bytes, so `verbatim` (which re-escapes the value) re-parsed to
+    /// another namespace.
+    #[test]
+    fn namespace_names_are_unescaped_and_verbatim_keeps_them() {
+        let body = br#"<a:r xmlns:a="urn:x&amp;y&lt;z"><a:p a:q="1"/></a:r>"#;
+        let root = parse(body).unwrap();
+        assert_eq!(root.name, Name::new("urn:x&y<z", "r"));
+        let p = root.elements().next().unwrap();
+        assert_eq!(p.attrs, [("urn:x&y<z".into(), "q".into(), "1".into())]);
+        let again = parse(p.verbatim(body).as_bytes()).unwrap();
+        assert_eq!(again.name, p.name);
+        assert_eq!(again.attrs, p.attrs);
+    }
+
+    /// Found by fuzzing (dav_request): quick-xml ends a name only at whitespace, so
+    /// `<x0:displayname/\0<x1:last-name/>` was one empty element whose name held '/', NUL
+    /// and '<', and `verbatim` (splitting the name at '/') produced broken XML.
+    #[test]
+    fn names_with_markup_characters_are_malformed() {
+        for body in [
+            &b"<D:r xmlns:D=\"DAV:\"><D:a/\0<D:b/></D:r>"[..],
+            b"<a<b/>",
+            b"<1a/>",
+            b"<a x\0=\"1\"/>",
+        ] {
+            assert!(
+                matches!(parse(body), Err(XmlError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        // Non-ASCII names (allowed by XML) and non-XML whitespace inside them round-trip.
+        let body = "<D:r xmlns:D=\"DAV:\"><D:caf\u{e9}\u{a0}x/></D:r>".as_bytes();
+        let root = parse(body).unwrap();
+        let el = root.elements().next().unwrap();
+        assert_eq!(el.name, Name::dav("caf\u{e9}\u{a0}x"));
+        assert_eq!(parse(el.verbatim(body).as_bytes()).unwrap().name, el.name);
+    }
+
+    /// Found by fuzzing (dav_request): quick-xml accepts a literal '<' in an attribute
+    /// value, which XML 1.0 forbids.
+    #[test]
+    fn raw_lt_in_attribute_value_is_malformed() {
+        let body = b"<C:x xmlns:C=\"http</D:href>\"><C:y/></C:x>";
+        assert!(matches!(parse(body), Err(XmlError::Malformed(_))));
+    }
 
     #[test]
     fn parses_namespaces_text_and_entities() {
