@@ -8,3 +8,5 @@ pub mod expand;
 pub mod filter;
 pub mod freebusy;
 pub mod ical;
+#[cfg(test)]
+mod testkit;

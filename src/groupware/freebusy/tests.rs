@@ -5,31 +5,7 @@
 use super::*;
 use std::time::{Duration, Instant};
 
-fn t(rfc3339: &str) -> i64 {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .unwrap_or_else(|e| panic!("{rfc3339}: {e}"))
-        .timestamp()
-}
-
-fn limits() -> IngestLimits {
-    IngestLimits {
-        horizon_end: t("2035-01-01T00:00:00Z"),
-        ..IngestLimits::default()
-    }
-}
-
-fn ics(body: &str) -> Vec<u8> {
-    let body = body.trim().replace('\n', "\r\n");
-    format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{body}\r\nEND:VCALENDAR\r\n")
-        .into_bytes()
-}
-
-fn range(start: &str, end: &str) -> TimeRange {
-    TimeRange {
-        start: Some(t(start)),
-        end: Some(t(end)),
-    }
-}
+use crate::groupware::testkit::{ics, limits, range, t};
 
 fn busy(objects: &[Vec<u8>], r: &TimeRange) -> Vec<(i64, i64, BusyType)> {
     let refs: Vec<&[u8]> = objects.iter().map(Vec::as_slice).collect();

@@ -1022,7 +1022,9 @@ fn timed_overlaps(text: &[u8]) -> Duration {
 
 /// calcard is built with opt-level 3 in the dev profile too (Cargo.toml), so test builds
 /// measure about what release does: 2-30 ms for each of these on the 2-core dev machine.
-const PATHOLOGICAL_BUDGET: Duration = Duration::from_millis(100);
+/// The budget is generous so that a loaded CI machine does not flake, yet far below what
+/// unbounded expansion would take (minutes for an endless SECONDLY rule).
+const PATHOLOGICAL_BUDGET: Duration = Duration::from_secs(1);
 
 #[test]
 fn pathological_rules_finish_in_bounded_time() {
@@ -1066,7 +1068,7 @@ fn pathological_rules_finish_in_bounded_time() {
     let text = event("DTSTART:20240101T000000Z\r\nRRULE:FREQ=SECONDLY;COUNT=10000000\r\n");
     let (result, elapsed) = timed(&text);
     assert_eq!(result, Err(IngestError::TooManyInstances));
-    assert!(elapsed < Duration::from_millis(50), "{elapsed:?}");
+    assert!(elapsed < PATHOLOGICAL_BUDGET, "{elapsed:?}");
 }
 
 #[test]
