@@ -163,7 +163,14 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(XmlError::Empty);
     }
-    let mut reader = NsReader::from_reader(body);
+    // quick-xml skips a leading UTF-8 BOM without counting it in `buffer_position`, which
+    // would shift every span by three bytes; strip it here and add it back to the spans.
+    let skip = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut reader = NsReader::from_reader(&body[skip..]);
     reader.config_mut().trim_text(false);
     reader.config_mut().check_end_names = true;
     // Open elements; the namespace scope stack holds (prefix, uri) declarations.
@@ -173,11 +180,11 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
     let mut root: Option<Element> = None;
     let mut count = 0usize;
     loop {
-        let before = reader.buffer_position() as usize;
+        let before = reader.buffer_position() as usize + skip;
         let (resolved, event) = reader.read_resolved_event().map_err(malformed)?;
         // Resolved now, so the reader can be asked about attributes below.
         let element_ns = resolve_ns(resolved);
-        let after = reader.buffer_position() as usize;
+        let after = reader.buffer_position() as usize + skip;
         match event {
             Event::DocType(_) => return Err(XmlError::Doctype),
             Event::Start(ref e) | Event::Empty(ref e) => {
@@ -563,6 +570,21 @@ mod tests {
         let again = parse(p.verbatim(body).as_bytes()).unwrap();
         assert_eq!(again.name, p.name);
         assert_eq!(again.attrs, p.attrs);
+    }
+
+    /// Found by fuzzing (dav_request): with a UTF-8 BOM before the body, every span was
+    /// three bytes early, so `verbatim` cut elements in the wrong place.
+    #[test]
+    fn bom_prefixed_body_keeps_spans() {
+        let body = "\u{feff}<?xml version='1.0'?>\n<D:r xmlns:D='DAV:'><D:p>x</D:p></D:r>";
+        let body = body.as_bytes();
+        let root = parse(body).unwrap();
+        let p = root.elements().next().unwrap();
+        assert_eq!(p.verbatim(body), "<D:p xmlns:D=\"DAV:\">x</D:p>");
+        assert_eq!(
+            parse(root.verbatim(body).as_bytes()).unwrap().name,
+            root.name
+        );
     }
 
     /// Found by fuzzing (dav_request): quick-xml ends a name only at whitespace, so
