@@ -622,3 +622,39 @@ fn macos_default_alarms_are_kept_on_the_home() {
         .unwrap();
     assert!(text.contains("BEGIN:VALARM"), "{text}");
 }
+
+#[test]
+fn gzip_encoded_puts_are_inflated_within_the_limits() {
+    use std::io::Write;
+    let s = setup();
+    let gz = |data: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    // iCal 4 sends its PUT bodies gzip-encoded.
+    let body = event("gz", "20261201T100000Z", "20261201T110000Z", "");
+    let r = req(&s, "PUT", &format!("{CAL}gz.ics"))
+        .header("Content-Encoding", "gzip")
+        .body(gz(body.as_bytes()))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        req(&s, "GET", &format!("{CAL}gz.ics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+        body
+    );
+    // A small body that inflates past the limit is refused, not inflated without end.
+    let bomb = gz(&vec![b'a'; 120 << 20]);
+    assert!(bomb.len() < 1 << 20);
+    let r = req(&s, "PUT", &format!("{CAL}bomb.ics"))
+        .header("Content-Encoding", "gzip")
+        .body(bomb)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -57,6 +57,9 @@ pub fn router(spaces: Spaces) -> Router<AppState> {
         .route("/dav/", any(handle))
         .route("/dav/{*rest}", any(handle))
         .layer(axum::Extension(spaces))
+        // iCal 4 and others send PUT bodies with `Content-Encoding: gzip`; the engine's
+        // size limits apply to what the body inflates to.
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
 }
 
 /// `/.well-known/caldav` points at the DAV root, where PROPFIND finds the principal.
