@@ -1,0 +1,1346 @@
+//! CalDAV side by side: Domus, Radicale and Xandikos on one calendar of 10,000 events.
+//!
+//! Run with `cargo bench --bench caldav` (release build). Under `cargo test --all-targets`
+//! (no `--bench` argument) it does nothing.
+//!
+//! # Data
+//!
+//! One calendar of `DOMUS_BENCH_EVENTS` (default 10,000) events, generated from a fixed
+//! seed by a small SplitMix64 generator, so every run and every server gets byte-identical
+//! objects. Event `i` is `ev-NNNNNN.ics` with UID `ev-NNNNNN@bench.test`, all times in UTC
+//! (no VTIMEZONE), a start somewhere in 2026 between 07:00 and 19:45, 30 to 120 minutes
+//! long, a summary, a location and a ~200-byte description. Every tenth event (10%)
+//! recurs weekly: half of them with `COUNT` (5..=20), half with `UNTIL` (8..=26 weeks on).
+//!
+//! # Servers
+//!
+//! Each server starts on `127.0.0.1` (a free port) with a fresh storage folder under
+//! `target/bench-data/`:
+//!
+//! - Domus: the release binary of this crate, `domus domain add bench.test`, a user
+//!   `u@bench.test` with a password, the default calendar
+//!   `/dav/calendars/u@bench.test/calendar/`; Basic auth on every request.
+//! - Radicale (PyPI, pinned [`RADICALE`]): `auth type = none` (the Basic user name is
+//!   taken as is), `rights type = owner_only`, filesystem storage; the calendar
+//!   `/u/calendar/` is made with MKCALENDAR.
+//! - Xandikos (PyPI, pinned [`XANDIKOS`]): `xandikos serve --defaults`, which creates
+//!   `/user/calendars/calendar/`; no authentication.
+//!
+//! The peers are installed by this bench into their own virtualenvs under
+//! `target/bench-peers/` (`python3 -m venv`, `pip install NAME==VERSION`; the
+//! interpreter is `DOMUS_BENCH_PYTHON` or `python3`); an install is reused when its
+//! marker file is there. A peer that fails to install or start is reported as n/a with
+//! the reason; Domus is measured regardless.
+//!
+//! # Client and rows
+//!
+//! One blocking `reqwest` client per server, one keep-alive connection, requests one after
+//! the other; the same request bodies for every server (only the collection path
+//! differs). Each row is timed from sending the request to the last byte of the answer,
+//! once untimed (warm-up) and then `DOMUS_BENCH_RUNS` (default 5) times; the median is
+//! reported. The rows:
+//!
+//! 1. PUT of every event, sequential; the load is split in 5 equal batches and the
+//!    median batch gives ms per event (and events/s);
+//! 2. PROPFIND Depth 1 on the calendar asking for `getetag`;
+//! 3. sync-collection (RFC 6578) with an empty token asking for `getetag`;
+//! 4. sync-collection with the previous token after one PUT that changes one event (the
+//!    PUT is not timed);
+//! 5. calendar-query for March 2026 (a one-month time range) with `calendar-data`;
+//! 6. calendar-multiget of 500 hrefs with `calendar-data`;
+//! 7. GET of the calendar collection (the whole calendar as one iCalendar stream).
+//!
+//! Row 4 is also measured for Domus alone with 1,000 and 100,000 events (each in its own
+//! fresh server), to see whether a sync after one change depends on the calendar's size.
+//!
+//! Targets (from the issue): Domus at least 20x faster than the faster peer on rows 2-7,
+//! at least 5x on row 1; row 4 with 100,000 events within 2x of row 4 with 1,000. The
+//! bench prints markdown tables and PASS/FAIL per target; a missed target does not make
+//! it fail (it is a measurement).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{Duration as Days, NaiveDate, NaiveDateTime};
+use quick_xml::events::Event;
+use reqwest::blocking::{Client, RequestBuilder};
+
+/// The peers, pinned.
+const RADICALE: &str = "3.9.0";
+const XANDIKOS: &str = "0.4.10";
+
+const DEFAULT_EVENTS: usize = 10_000;
+const DEFAULT_RUNS: usize = 5;
+/// Events whose PUT is timed (row 1), the same first ones on every server.
+const DEFAULT_TIMED_PUTS: usize = 2_000;
+const SEED: u64 = 0x00D0_0005_CA1D_A5E5;
+const PASSWORD: &str = "pw-benchmark-1";
+const MULTIGET: usize = 500;
+const PUT_BATCHES: usize = 5;
+/// Give up on a server that does not answer to its first request by then.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The one-month window of row 5.
+const MONTH_START: &str = "20260301T000000Z";
+const MONTH_END: &str = "20260401T000000Z";
+
+/// The sizes row 4 is measured at for Domus alone.
+const SCALE_SMALL: usize = 1_000;
+const SCALE_LARGE: usize = 100_000;
+
+const ROWS: [&str; 7] = [
+    "PUT, sequential (ms per event)",
+    "PROPFIND Depth 1, getetag",
+    "sync-collection, initial (empty token)",
+    "sync-collection after one change",
+    "calendar-query, one month, calendar-data",
+    "calendar-multiget, 500 hrefs, calendar-data",
+    "GET the whole calendar (.ics)",
+];
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("caldav benchmark: skipped (run it with `cargo bench --bench caldav`)");
+        return;
+    }
+    let runs = env_usize("DOMUS_BENCH_RUNS").unwrap_or(DEFAULT_RUNS);
+    let events = env_usize("DOMUS_BENCH_EVENTS").unwrap_or(DEFAULT_EVENTS);
+    let timed_puts = env_usize("DOMUS_BENCH_TIMED_PUTS").unwrap_or(DEFAULT_TIMED_PUTS);
+    let skip_scale = std::env::var_os("DOMUS_BENCH_SKIP_SCALE").is_some();
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_domus"));
+    let target = target_dir(&bin);
+    let work = target.join("bench-data").join("caldav");
+    std::fs::create_dir_all(&work).expect("create target/bench-data/caldav");
+
+    let data = generate(events);
+    eprintln!(
+        "generated {events} events ({} recurring, {:.1} MB of iCalendar)",
+        data.iter().filter(|e| e.recurring).count(),
+        data.iter().map(|e| e.ics.len()).sum::<usize>() as f64 / 1e6
+    );
+
+    let mut columns: Vec<Column> = Vec::new();
+    let kinds = [Kind::Domus, Kind::Radicale, Kind::Xandikos];
+    for kind in kinds {
+        eprintln!("== {}", kind.name());
+        let column = match start(kind, &bin, &target, &work) {
+            Ok(server) => measure(server, &data, runs, timed_puts),
+            Err(reason) => {
+                eprintln!("{}: n/a: {reason}", kind.name());
+                Column::unavailable(kind, reason)
+            }
+        };
+        columns.push(column);
+    }
+
+    let mut scale = Vec::new();
+    if !skip_scale {
+        for n in [SCALE_SMALL, SCALE_LARGE] {
+            eprintln!("== Domus, row 4 with {n} events");
+            scale.push(scale_run(&bin, &work, n, runs));
+        }
+    }
+
+    report(&columns, &scale, events, runs, timed_puts);
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+}
+
+/// `target/` (or `CARGO_TARGET_DIR`): the binary lives in `<target>/release/`.
+fn target_dir(bin: &Path) -> PathBuf {
+    bin.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Data
+// ---------------------------------------------------------------------------------------
+
+/// SplitMix64: tiny, fast, and the same sequence on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (the modulo bias is irrelevant here).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len() as u64) as usize]
+    }
+}
+
+const WORDS: &[&str] = &[
+    "budget",
+    "review",
+    "planning",
+    "standup",
+    "design",
+    "roadmap",
+    "customer",
+    "release",
+    "retro",
+    "hiring",
+    "training",
+    "security",
+    "audit",
+    "migration",
+    "backlog",
+    "demo",
+    "onboarding",
+    "support",
+    "quarterly",
+    "weekly",
+    "sync",
+    "workshop",
+    "lunch",
+    "offsite",
+];
+
+struct Ev {
+    /// The resource name inside the calendar, e.g. `ev-000042.ics`.
+    name: String,
+    ics: String,
+    recurring: bool,
+}
+
+fn uid_name(i: usize) -> String {
+    format!("ev-{i:06}")
+}
+
+fn ical_time(t: NaiveDateTime) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// `n` events from the fixed seed; event `i` is the same whatever `n` is.
+fn generate(n: usize) -> Vec<Ev> {
+    let mut rng = Rng(SEED);
+    let year = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date");
+    (0..n)
+        .map(|i| {
+            let day = year + Days::days(rng.below(365) as i64);
+            let start = day
+                .and_hms_opt(7 + rng.below(13) as u32, 15 * rng.below(4) as u32, 0)
+                .expect("a time");
+            let minutes = [30, 45, 60, 90, 120][rng.below(5) as usize];
+            let end = start + Days::minutes(minutes);
+            let summary = format!("{} {} #{i}", rng.pick(WORDS), rng.pick(WORDS));
+            let location = format!("Room {}", 100 + rng.below(400));
+            let description = (0..28)
+                .map(|_| rng.pick(WORDS))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let recurring = i % 10 == 0;
+            let rrule = if !recurring {
+                String::new()
+            } else if i % 20 == 0 {
+                format!("RRULE:FREQ=WEEKLY;COUNT={}\r\n", 5 + rng.below(16))
+            } else {
+                let until = start + Days::weeks(8 + rng.below(19) as i64);
+                format!("RRULE:FREQ=WEEKLY;UNTIL={}\r\n", ical_time(until))
+            };
+            let uid = uid_name(i);
+            let ics = format!(
+                "BEGIN:VCALENDAR\r\n\
+                 VERSION:2.0\r\n\
+                 PRODID:-//Domus//caldav bench//EN\r\n\
+                 BEGIN:VEVENT\r\n\
+                 UID:{uid}@bench.test\r\n\
+                 DTSTAMP:20260101T000000Z\r\n\
+                 DTSTART:{}\r\n\
+                 DTEND:{}\r\n\
+                 {rrule}\
+                 SUMMARY:{summary}\r\n\
+                 LOCATION:{location}\r\n\
+                 DESCRIPTION:{description}\r\n\
+                 END:VEVENT\r\n\
+                 END:VCALENDAR\r\n",
+                ical_time(start),
+                ical_time(end),
+            );
+            Ev {
+                name: format!("{uid}.ics"),
+                ics,
+                recurring,
+            }
+        })
+        .collect()
+}
+
+/// Event `i` with its summary changed (row 4's one change).
+fn changed(ev: &Ev, run: usize) -> String {
+    let mut out = String::with_capacity(ev.ics.len() + 16);
+    for line in ev.ics.split_inclusive("\r\n") {
+        if let Some(rest) = line.strip_prefix("SUMMARY:") {
+            out.push_str(&format!("SUMMARY:changed {run} {rest}"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Domus,
+    Radicale,
+    Xandikos,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Domus => "Domus",
+            Kind::Radicale => "Radicale",
+            Kind::Xandikos => "Xandikos",
+        }
+    }
+}
+
+/// A child process that is stopped when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Server {
+    kind: Kind,
+    version: String,
+    /// `http://127.0.0.1:PORT`
+    origin: String,
+    /// The calendar's path, ending in `/`.
+    calendar: String,
+    /// Basic auth, if the server wants it.
+    login: Option<(String, String)>,
+    client: Client,
+    /// The peer's virtualenv (for the bulk load helper).
+    venv: Option<PathBuf>,
+    _proc: Proc,
+    _storage: tempfile::TempDir,
+}
+
+impl Server {
+    fn request(&self, method: &str, path: &str) -> RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let rb = self
+            .client
+            .request(method, format!("{}{path}", self.origin));
+        match &self.login {
+            Some((user, pw)) => rb.basic_auth(user, Some(pw)),
+            None => rb,
+        }
+    }
+}
+
+fn client() -> Client {
+    Client::builder()
+        .pool_max_idle_per_host(1)
+        .timeout(Duration::from_secs(900))
+        .build()
+        .expect("an HTTP client")
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind a port: {e}"))?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn start(kind: Kind, bin: &Path, target: &Path, work: &Path) -> Result<Server, String> {
+    match kind {
+        Kind::Domus => start_domus(bin, work),
+        Kind::Radicale => {
+            let venv = install_peer(target, "radicale", RADICALE)?;
+            start_radicale(&venv, work)
+        }
+        Kind::Xandikos => {
+            let venv = install_peer(target, "xandikos", XANDIKOS)?;
+            start_xandikos(&venv, work)
+        }
+    }
+}
+
+fn storage(work: &Path, prefix: &str) -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(work)
+        .map_err(|e| format!("make a storage folder: {e}"))
+}
+
+fn run_ok(cmd: &mut Command, stdin: Option<&str>) -> Result<String, String> {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{cmd:?}: {e}"))?;
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().expect("piped stdin");
+        pipe.write_all(text.as_bytes())
+            .map_err(|e| format!("{cmd:?}: stdin: {e}"))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("{cmd:?}: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: String = err.lines().rev().take(3).collect::<Vec<_>>().join(" / ");
+        return Err(format!("{cmd:?} exited with {}: {tail}", out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn start_domus(bin: &Path, work: &Path) -> Result<Server, String> {
+    let dir = storage(work, "domus-")?;
+    let data = dir.path().to_str().ok_or("non-UTF-8 path")?.to_string();
+    let domus = || {
+        let mut c = Command::new(bin);
+        c.env_remove("DOMUS_CONFIG").env_remove("DOMUS_DATA");
+        c
+    };
+    let version = run_ok(domus().arg("--version"), None).unwrap_or_else(|_| "?".into());
+    let mut child = domus()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data", &data])
+        .env("RUST_LOG", "warn")
+        .env_remove("DOMUS_PUBLIC_URL")
+        .env_remove("DOMUS_TLS_CERT")
+        .env_remove("DOMUS_TLS_KEY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("start domus: {e}"))?;
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let proc = Proc(child);
+    // On an empty data folder the first start creates it (and prints a generated admin
+    // password before the banner); the banner is the line that matters.
+    let mut addr = None;
+    for _ in 0..50 {
+        let mut line = String::new();
+        if stdout
+            .read_line(&mut line)
+            .map_err(|e| format!("read the banner: {e}"))?
+            == 0
+        {
+            break;
+        }
+        if let Some(a) = line.trim().strip_prefix("domus: listening on http://") {
+            addr = Some(a.to_string());
+            break;
+        }
+    }
+    let addr = addr.ok_or("domus serve printed no `domus: listening on` line")?;
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+    });
+    // The admin commands are safe while the server runs; it sees them at once.
+    run_ok(
+        domus().args(["domain", "add", "bench.test", "--data", &data]),
+        None,
+    )?;
+    run_ok(
+        domus().args([
+            "user",
+            "add",
+            "u@bench.test",
+            "--password-stdin",
+            "--data",
+            &data,
+        ]),
+        Some(&format!("{PASSWORD}\n")),
+    )?;
+    let server = Server {
+        kind: Kind::Domus,
+        version,
+        origin: format!("http://{addr}"),
+        calendar: "/dav/calendars/u@bench.test/calendar/".into(),
+        login: Some(("u@bench.test".into(), PASSWORD.into())),
+        client: client(),
+        venv: None,
+        _proc: proc,
+        _storage: dir,
+    };
+    wait_ready(&server)?;
+    Ok(server)
+}
+
+/// A virtualenv under `target/bench-peers/NAME-VERSION/` with `NAME==VERSION` installed.
+fn install_peer(target: &Path, name: &str, version: &str) -> Result<PathBuf, String> {
+    let venv = target.join("bench-peers").join(format!("{name}-{version}"));
+    let marker = venv.join("installed");
+    if marker.exists() {
+        return Ok(venv);
+    }
+    let python = std::env::var("DOMUS_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    eprintln!("installing {name}=={version} into {}", venv.display());
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv).map_err(|e| format!("remove {}: {e}", venv.display()))?;
+    }
+    run_ok(Command::new(&python).arg("-m").arg("venv").arg(&venv), None)
+        .map_err(|e| format!("python venv: {e}"))?;
+    run_ok(
+        Command::new(venv.join("bin").join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("{name}=={version}")),
+        None,
+    )
+    .map_err(|e| format!("pip install {name}=={version}: {e}"))?;
+    std::fs::write(&marker, format!("{name}=={version}\n")).map_err(|e| e.to_string())?;
+    Ok(venv)
+}
+
+fn spawn_peer(cmd: &mut Command, log: &Path) -> Result<Proc, String> {
+    let log = std::fs::File::create(log).map_err(|e| format!("create a log: {e}"))?;
+    let err = log.try_clone().map_err(|e| e.to_string())?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(err))
+        .spawn()
+        .map(Proc)
+        .map_err(|e| format!("start {cmd:?}: {e}"))
+}
+
+fn start_radicale(venv: &Path, work: &Path) -> Result<Server, String> {
+    let venv_dir = venv.to_path_buf();
+    let bin = venv.join("bin").join("radicale");
+    let version = run_ok(Command::new(&bin).arg("--version"), None)?;
+    let dir = storage(work, "radicale-")?;
+    let port = free_port()?;
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nhosts = 127.0.0.1:{port}\n\n\
+             [auth]\ntype = none\n\n\
+             [rights]\ntype = owner_only\n\n\
+             [storage]\ntype = multifilesystem\nfilesystem_folder = {}\n\n\
+             [logging]\nlevel = warning\n",
+            dir.path().join("collections").display()
+        ),
+    )
+    .map_err(|e| format!("write the Radicale config: {e}"))?;
+    let proc = spawn_peer(
+        Command::new(&bin).arg("--config").arg(&config),
+        &dir.path().join("log"),
+    )?;
+    let server = Server {
+        kind: Kind::Radicale,
+        version,
+        origin: format!("http://127.0.0.1:{port}"),
+        calendar: "/u/calendar/".into(),
+        login: Some(("u".into(), PASSWORD.into())),
+        client: client(),
+        venv: Some(venv_dir.clone()),
+        _proc: proc,
+        _storage: dir,
+    };
+    wait_ready(&server).map_err(|e| with_log(e, &server))?;
+    let body = r#"<?xml version="1.0" encoding="utf-8"?>
+<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>
+<D:displayname>bench</D:displayname>
+<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>
+</D:prop></D:set></C:mkcalendar>"#;
+    let r = server
+        .request("MKCALENDAR", &server.calendar)
+        .header("Content-Type", "application/xml")
+        .body(body)
+        .send()
+        .map_err(|e| format!("MKCALENDAR: {e}"))?;
+    if r.status().as_u16() != 201 {
+        return Err(format!("MKCALENDAR answered {}", r.status()));
+    }
+    Ok(server)
+}
+
+fn start_xandikos(venv: &Path, work: &Path) -> Result<Server, String> {
+    let venv_dir = venv.to_path_buf();
+    let bin = venv.join("bin").join("xandikos");
+    let version = run_ok(Command::new(&bin).arg("--version"), None)?;
+    let dir = storage(work, "xandikos-")?;
+    let port = free_port()?;
+    let proc = spawn_peer(
+        Command::new(&bin)
+            .arg("serve")
+            .arg("--defaults")
+            .arg("-d")
+            .arg(dir.path().join("root"))
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .args(["--no-detect-systemd", "-l", "127.0.0.1", "-p"])
+            .arg(port.to_string()),
+        &dir.path().join("log"),
+    )?;
+    let server = Server {
+        kind: Kind::Xandikos,
+        version,
+        origin: format!("http://127.0.0.1:{port}"),
+        calendar: "/user/calendars/calendar/".into(),
+        login: None,
+        client: client(),
+        venv: Some(venv_dir.clone()),
+        _proc: proc,
+        _storage: dir,
+    };
+    wait_ready(&server).map_err(|e| with_log(e, &server))?;
+    Ok(server)
+}
+
+fn with_log(e: String, server: &Server) -> String {
+    let log = std::fs::read_to_string(server._storage.path().join("log")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(3).collect();
+    format!("{e}; log: {}", tail.join(" / "))
+}
+
+/// Polls `PROPFIND Depth 0` on the calendar (or its parent for Radicale, which makes it
+/// later) until the server answers at all.
+fn wait_ready(server: &Server) -> Result<(), String> {
+    let path = if server.kind == Kind::Radicale {
+        "/"
+    } else {
+        &server.calendar
+    };
+    let t = Instant::now();
+    loop {
+        let outcome = server
+            .request("PROPFIND", path)
+            .header("Depth", "0")
+            .timeout(Duration::from_secs(5))
+            .send();
+        match outcome {
+            Ok(r) if r.status().as_u16() < 500 && r.status().as_u16() != 404 => return Ok(()),
+            other if t.elapsed() > PATIENCE => {
+                return Err(format!(
+                    "{} did not answer within {PATIENCE:?}: {other:?}",
+                    server.kind.name()
+                ));
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------
+
+const PROPFIND_ETAG: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>"#;
+
+fn sync_body(token: &str) -> String {
+    let token = if token.is_empty() {
+        "<D:sync-token/>".to_string()
+    } else {
+        format!("<D:sync-token>{}</D:sync-token>", xml_escape(token))
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<D:sync-collection xmlns:D="DAV:">{token}<D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"#
+    )
+}
+
+fn query_body() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+<D:prop><D:getetag/><C:calendar-data/></D:prop>
+<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+<C:time-range start="{MONTH_START}" end="{MONTH_END}"/>
+</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#
+    )
+}
+
+fn multiget_body(calendar: &str, events: usize) -> String {
+    let step = (events / MULTIGET).max(1);
+    let hrefs: String = (0..MULTIGET.min(events))
+        .map(|k| format!("<D:href>{calendar}{}.ics</D:href>\n", uid_name(k * step)))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+<D:prop><D:getetag/><C:calendar-data/></D:prop>
+{hrefs}</C:calendar-multiget>"#
+    )
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// What an answer held: `response` elements, the `sync-token` if any, the VEVENTs of
+/// an iCalendar body.
+#[derive(Default, Debug, Clone)]
+struct Seen {
+    responses: usize,
+    token: Option<String>,
+    vevents: usize,
+    bytes: usize,
+}
+
+fn inspect_xml(body: &[u8]) -> Seen {
+    let mut seen = Seen {
+        bytes: body.len(),
+        ..Seen::default()
+    };
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut buf = Vec::new();
+    let mut in_token = false;
+    let mut token = String::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => match e.local_name().as_ref() {
+                b"response" => seen.responses += 1,
+                b"sync-token" => in_token = true,
+                _ => {}
+            },
+            Ok(Event::End(e)) if e.local_name().as_ref() == b"sync-token" => {
+                in_token = false;
+                seen.token = Some(token.trim().to_string());
+            }
+            Ok(Event::Text(t)) if in_token => token.push_str(&String::from_utf8_lossy(&t)),
+            Ok(Event::GeneralRef(r)) if in_token => {
+                token.push_str(match r.as_ref() {
+                    b"amp" => "&",
+                    b"lt" => "<",
+                    b"gt" => ">",
+                    b"quot" => "\"",
+                    b"apos" => "'",
+                    _ => "",
+                });
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    let text = String::from_utf8_lossy(body);
+    seen.vevents = text.matches("BEGIN:VEVENT").count();
+    seen
+}
+
+/// Sends a request, reads the whole answer, checks the status; returns the time taken
+/// and what the answer held.
+fn timed(rb: RequestBuilder, expect: &[u16]) -> Result<(Duration, Seen), String> {
+    let t = Instant::now();
+    let r = rb.send().map_err(|e| format!("request failed: {e}"))?;
+    let status = r.status().as_u16();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut body = Vec::new();
+    let mut r = r;
+    r.read_to_end(&mut body)
+        .map_err(|e| format!("read the answer: {e}"))?;
+    let elapsed = t.elapsed();
+    if !expect.contains(&status) {
+        let head: String = String::from_utf8_lossy(&body).chars().take(160).collect();
+        return Err(format!("answered {status} ({ctype}): {head}"));
+    }
+    let mut seen = inspect_xml(&body);
+    if ctype.starts_with("text/calendar") {
+        seen.responses = 0;
+    }
+    Ok((elapsed, seen))
+}
+
+fn put(server: &Server, ev_name: &str, ics: &str) -> Result<Duration, String> {
+    let rb = server
+        .request("PUT", &format!("{}{ev_name}", server.calendar))
+        .header("Content-Type", "text/calendar; charset=utf-8")
+        .body(ics.to_string());
+    timed(rb, &[200, 201, 204])
+        .map(|(d, _)| d)
+        .map_err(|e| format!("PUT {ev_name}: {e}"))
+}
+
+/// Loads the calendar. The first `timed` events go in by PUT, in `PUT_BATCHES` timed
+/// batches (ms per event of each batch is returned); the rest goes in by PUT for Domus and
+/// straight into the storage for the peers (see [`bulk_load`]).
+fn load(server: &Server, data: &[Ev], timed: usize) -> Result<Vec<f64>, String> {
+    let timed = timed.min(data.len());
+    let batch = timed.div_ceil(PUT_BATCHES).max(1);
+    let mut per_event = Vec::new();
+    let started = Instant::now();
+    for chunk in data[..timed].chunks(batch) {
+        let t = Instant::now();
+        for ev in chunk {
+            put(server, &ev.name, &ev.ics)?;
+        }
+        per_event.push(ms(t.elapsed()) / chunk.len() as f64);
+        eprintln!(
+            "  PUT {} events, timed ({:.1} s)",
+            (per_event.len() * batch).min(timed),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let rest = &data[timed..];
+    if rest.is_empty() {
+        return Ok(per_event);
+    }
+    let t = Instant::now();
+    if server.kind == Kind::Domus {
+        for ev in rest {
+            put(server, &ev.name, &ev.ics)?;
+        }
+        eprintln!(
+            "  PUT the other {} events in {:.1} s ({:.0}/s)",
+            rest.len(),
+            t.elapsed().as_secs_f64(),
+            rest.len() as f64 / t.elapsed().as_secs_f64()
+        );
+    } else {
+        bulk_load(server, rest)?;
+        eprintln!(
+            "  wrote the other {} events into the storage in {:.1} s",
+            rest.len(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok(per_event)
+}
+
+/// Writes events straight into a peer's storage, as that peer stores them: both peers
+/// cost O(calendar size) per PUT (Radicale checks the new UID against every item and
+/// fsyncs; Xandikos makes a git commit of the whole calendar tree), so loading 10,000
+/// events by PUT alone takes most of an hour each. Radicale keeps one file per item in
+/// `collection-root/USER/CALENDAR/` and reads the folder on each request; Xandikos keeps
+/// a git working tree, so the files are written and then committed with
+/// `benches/peers/xandikos_commit.py` (dulwich, from the Xandikos virtualenv).
+fn bulk_load(server: &Server, events: &[Ev]) -> Result<(), String> {
+    let root = server._storage.path();
+    let dir = match server.kind {
+        Kind::Radicale => root.join("collections/collection-root/u/calendar"),
+        Kind::Xandikos => root.join("root/user/calendars/calendar"),
+        Kind::Domus => unreachable!("Domus is loaded by PUT"),
+    };
+    if !dir.is_dir() {
+        return Err(format!("bulk load: no folder {}", dir.display()));
+    }
+    for ev in events {
+        std::fs::write(dir.join(&ev.name), &ev.ics)
+            .map_err(|e| format!("bulk load: write {}: {e}", ev.name))?;
+    }
+    if server.kind == Kind::Xandikos {
+        let venv = server.venv.as_ref().ok_or("no virtualenv")?;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/xandikos_commit.py");
+        run_ok(
+            Command::new(venv.join("bin/python")).arg(script).arg(&dir),
+            None,
+        )
+        .map_err(|e| format!("bulk load: {e}"))?;
+    }
+    Ok(())
+}
+
+/// One warm-up, then `runs` timed repetitions; the samples in ms and the last answer.
+fn repeat(
+    runs: usize,
+    mut once: impl FnMut(usize) -> Result<(Duration, Seen), String>,
+) -> Result<(Vec<f64>, Seen), String> {
+    once(0)?;
+    let mut samples = Vec::with_capacity(runs);
+    let mut last = Seen::default();
+    for run in 1..=runs {
+        let (d, seen) = once(run)?;
+        samples.push(ms(d));
+        last = seen;
+    }
+    Ok((samples, last))
+}
+
+/// Row 4: PUT a change to one event (untimed), then a timed sync with the previous token.
+fn sync_after_change(
+    server: &Server,
+    data: &[Ev],
+    runs: usize,
+) -> Result<(Vec<f64>, Seen), String> {
+    let report = |token: &str| {
+        server
+            .request("REPORT", &server.calendar)
+            .header("Depth", "0")
+            .header("Content-Type", "application/xml; charset=utf-8")
+            .body(sync_body(token))
+    };
+    let (_, first) = timed(report(""), &[207])?;
+    let mut token = first
+        .token
+        .ok_or("no sync-token in the answer to the initial sync")?;
+    repeat(runs, |run| {
+        let ev = &data[(run * 7919) % data.len()];
+        put(server, &ev.name, &changed(ev, run))?;
+        let (d, seen) = timed(report(&token), &[207])?;
+        token = seen
+            .token
+            .clone()
+            .ok_or("no sync-token in the answer to a sync")?;
+        Ok((d, seen))
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Measuring
+// ---------------------------------------------------------------------------------------
+
+struct Cell {
+    /// Median in ms (row 1: ms per event).
+    median: Result<f64, String>,
+    /// What the last answer held, for the record.
+    seen: Option<Seen>,
+}
+
+struct Column {
+    kind: Kind,
+    version: String,
+    cells: Vec<Cell>,
+}
+
+impl Column {
+    fn unavailable(kind: Kind, reason: String) -> Self {
+        Column {
+            kind,
+            version: "n/a".into(),
+            cells: ROWS
+                .iter()
+                .map(|_| Cell {
+                    median: Err(reason.clone()),
+                    seen: None,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn cell(outcome: Result<(Vec<f64>, Seen), String>) -> Cell {
+    match outcome {
+        Ok((samples, seen)) => Cell {
+            median: Ok(median(samples)),
+            seen: Some(seen),
+        },
+        Err(e) => Cell {
+            median: Err(e),
+            seen: None,
+        },
+    }
+}
+
+fn measure(server: Server, data: &[Ev], runs: usize, timed_puts: usize) -> Column {
+    let name = server.kind.name();
+    let mut cells = Vec::new();
+    let loaded = load(&server, data, timed_puts);
+    let loaded_ok = loaded.is_ok();
+    cells.push(match loaded {
+        Ok(batches) => Cell {
+            median: Ok(median(batches)),
+            seen: None,
+        },
+        Err(e) => Cell {
+            median: Err(e),
+            seen: None,
+        },
+    });
+    if !loaded_ok {
+        let reason = "the calendar could not be loaded".to_string();
+        while cells.len() < ROWS.len() {
+            cells.push(Cell {
+                median: Err(reason.clone()),
+                seen: None,
+            });
+        }
+        return finish(server, cells);
+    }
+    let cal = server.calendar.clone();
+    let xml = "application/xml; charset=utf-8";
+
+    eprintln!("  {name}: PROPFIND");
+    cells.push(cell(repeat(runs, |_| {
+        timed(
+            server
+                .request("PROPFIND", &cal)
+                .header("Depth", "1")
+                .header("Content-Type", xml)
+                .body(PROPFIND_ETAG),
+            &[207],
+        )
+    })));
+    eprintln!("  {name}: initial sync");
+    cells.push(cell(repeat(runs, |_| {
+        timed(
+            server
+                .request("REPORT", &cal)
+                .header("Depth", "0")
+                .header("Content-Type", xml)
+                .body(sync_body("")),
+            &[207],
+        )
+    })));
+    eprintln!("  {name}: sync after one change");
+    cells.push(cell(sync_after_change(&server, data, runs)));
+    eprintln!("  {name}: calendar-query");
+    let query = query_body();
+    cells.push(cell(repeat(runs, |_| {
+        timed(
+            server
+                .request("REPORT", &cal)
+                .header("Depth", "1")
+                .header("Content-Type", xml)
+                .body(query.clone()),
+            &[207],
+        )
+    })));
+    eprintln!("  {name}: calendar-multiget");
+    let multiget = multiget_body(&cal, data.len());
+    cells.push(cell(repeat(runs, |_| {
+        timed(
+            server
+                .request("REPORT", &cal)
+                .header("Depth", "0")
+                .header("Content-Type", xml)
+                .body(multiget.clone()),
+            &[207],
+        )
+    })));
+    eprintln!("  {name}: GET the calendar");
+    cells.push(cell(
+        repeat(runs, |_| timed(server.request("GET", &cal), &[200])).and_then(|(s, seen)| {
+            if seen.vevents == 0 {
+                Err(format!(
+                    "GET on the collection gives no iCalendar ({} bytes, no VEVENT)",
+                    seen.bytes
+                ))
+            } else {
+                Ok((s, seen))
+            }
+        }),
+    ));
+    finish(server, cells)
+}
+
+fn finish(server: Server, cells: Vec<Cell>) -> Column {
+    for (row, c) in ROWS.iter().zip(&cells) {
+        match (&c.median, &c.seen) {
+            (Ok(m), Some(s)) => eprintln!(
+                "  {}: {row}: {m:.2} ms ({} responses, {} VEVENTs, {} bytes)",
+                server.kind.name(),
+                s.responses,
+                s.vevents,
+                s.bytes
+            ),
+            (Ok(m), None) => eprintln!("  {}: {row}: {m:.3} ms", server.kind.name()),
+            (Err(e), _) => eprintln!("  {}: {row}: n/a: {e}", server.kind.name()),
+        }
+    }
+    Column {
+        kind: server.kind,
+        version: server.version.clone(),
+        cells,
+    }
+}
+
+struct Scale {
+    events: usize,
+    load: Result<Duration, String>,
+    sync: Result<(f64, Seen), String>,
+}
+
+fn scale_run(bin: &Path, work: &Path, n: usize, runs: usize) -> Scale {
+    let server = match start_domus(bin, work) {
+        Ok(s) => s,
+        Err(e) => {
+            return Scale {
+                events: n,
+                load: Err(e.clone()),
+                sync: Err(e),
+            };
+        }
+    };
+    let data = generate(n);
+    let t = Instant::now();
+    let mut loaded = Ok(());
+    for (i, ev) in data.iter().enumerate() {
+        if let Err(e) = put(&server, &ev.name, &ev.ics) {
+            loaded = Err(e);
+            break;
+        }
+        if (i + 1) % 10_000 == 0 {
+            eprintln!(
+                "  PUT {} events ({:.1} s)",
+                i + 1,
+                t.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let load = loaded.map(|_| t.elapsed());
+    let sync = match &load {
+        Ok(_) => sync_after_change(&server, &data, runs).map(|(s, seen)| (median(s), seen)),
+        Err(e) => Err(e.clone()),
+    };
+    Scale {
+        events: n,
+        load,
+        sync,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------
+
+fn fmt_ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0} ms")
+    } else if v >= 1.0 {
+        format!("{v:.1} ms")
+    } else {
+        format!("{v:.2} ms")
+    }
+}
+
+fn report(columns: &[Column], scale: &[Scale], events: usize, runs: usize, timed_puts: usize) {
+    let domus = &columns[0];
+    let peers = &columns[1..];
+    println!();
+    println!(
+        "CalDAV, one calendar of {events} events (10% recurring), median of {runs} runs; \
+         ratio = peer / Domus (higher is better for Domus)"
+    );
+    println!();
+    let mut head = String::from("| row | Domus");
+    let mut rule = String::from("| --- | ---:");
+    for p in peers {
+        head.push_str(&format!(" | {}", p.kind.name()));
+        rule.push_str(" | ---:");
+    }
+    for p in peers {
+        head.push_str(&format!(" | {} / Domus", p.kind.name()));
+        rule.push_str(" | ---:");
+    }
+    head.push_str(" | target | result |");
+    rule.push_str(" | --- | --- |");
+    println!("{head}");
+    println!("{rule}");
+    let mut notes = Vec::new();
+    let mut all = true;
+    for (r, row) in ROWS.iter().enumerate() {
+        let target = if r == 0 { 5.0 } else { 20.0 };
+        let d = &domus.cells[r].median;
+        let label = if r == 0 {
+            format!(
+                "PUT, sequential, first {} events (ms per event)",
+                timed_puts.min(events)
+            )
+        } else {
+            row.to_string()
+        };
+        let mut line = format!("| {}. {label} | ", r + 1);
+        line.push_str(&match d {
+            Ok(v) if r == 0 => format!("{} ({:.0}/s)", fmt_ms(*v), 1000.0 / v),
+            Ok(v) => fmt_ms(*v),
+            Err(e) => {
+                notes.push(format!("row {} Domus: {e}", r + 1));
+                "n/a".into()
+            }
+        });
+        for p in peers {
+            line.push_str(" | ");
+            line.push_str(&match &p.cells[r].median {
+                Ok(v) if r == 0 => format!("{} ({:.0}/s)", fmt_ms(*v), 1000.0 / v),
+                Ok(v) => fmt_ms(*v),
+                Err(e) => {
+                    if p.version != "n/a" || r == 0 {
+                        notes.push(format!("row {} {}: {e}", r + 1, p.kind.name()));
+                    }
+                    "n/a".into()
+                }
+            });
+        }
+        let mut best: Option<f64> = None;
+        for p in peers {
+            line.push_str(" | ");
+            match (d, &p.cells[r].median) {
+                (Ok(dv), Ok(pv)) => {
+                    let ratio = pv / dv;
+                    best = Some(best.map_or(ratio, |b: f64| b.min(ratio)));
+                    line.push_str(&format!("{ratio:.1}x"));
+                }
+                _ => line.push_str("n/a"),
+            }
+        }
+        let verdict = match best {
+            Some(b) if b >= target => "PASS".to_string(),
+            Some(b) => {
+                all = false;
+                format!("FAIL ({b:.1}x)")
+            }
+            None => "n/a".to_string(),
+        };
+        line.push_str(&format!(" | ≥ {target:.0}x faster peer | {verdict} |"));
+        println!("{line}");
+    }
+
+    println!();
+    println!("What the servers answered (last run of each row):");
+    println!();
+    println!(
+        "| row | {} |",
+        columns
+            .iter()
+            .map(|c| c.kind.name())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    println!("| --- |{}", " --- |".repeat(columns.len()));
+    for (r, row) in ROWS.iter().enumerate().skip(1) {
+        let mut line = format!("| {}. {row} |", r + 1);
+        for c in columns {
+            line.push_str(&match &c.cells[r].seen {
+                Some(s) if s.responses > 0 => {
+                    format!(
+                        " {} responses, {} VEVENTs, {:.2} MB |",
+                        s.responses,
+                        s.vevents,
+                        s.bytes as f64 / 1e6
+                    )
+                }
+                Some(s) => format!(" {} VEVENTs, {:.2} MB |", s.vevents, s.bytes as f64 / 1e6),
+                None => " n/a |".into(),
+            });
+        }
+        println!("{line}");
+    }
+
+    if !scale.is_empty() {
+        println!();
+        println!("Domus, row 4 (sync-collection after one change) by calendar size:");
+        println!();
+        println!("| events | loading by sequential PUT | sync after one change (median) |");
+        println!("| ---: | ---: | ---: |");
+        let mut sync_at = BTreeMap::new();
+        let d10 = domus.cells[3].median.as_ref().ok().copied();
+        for s in scale {
+            let load = match &s.load {
+                Ok(d) => format!(
+                    "{:.1} s ({:.0}/s)",
+                    d.as_secs_f64(),
+                    s.events as f64 / d.as_secs_f64()
+                ),
+                Err(e) => {
+                    notes.push(format!("{} events: {e}", s.events));
+                    "n/a".into()
+                }
+            };
+            let sync = match &s.sync {
+                Ok((v, _)) => {
+                    sync_at.insert(s.events, *v);
+                    fmt_ms(*v)
+                }
+                Err(e) => {
+                    notes.push(format!("{} events, sync: {e}", s.events));
+                    "n/a".into()
+                }
+            };
+            println!("| {} | {load} | {sync} |", s.events);
+            if s.events == SCALE_SMALL
+                && let Some(v) = d10
+            {
+                println!("| {events} | (above) | {} |", fmt_ms(v));
+            }
+        }
+        println!();
+        match (sync_at.get(&SCALE_SMALL), sync_at.get(&SCALE_LARGE)) {
+            (Some(a), Some(b)) => {
+                let ratio = b / a;
+                let ok = ratio <= 2.0;
+                all &= ok;
+                println!(
+                    "sync after one change, {SCALE_LARGE} vs {SCALE_SMALL} events: {ratio:.2}x (target ≤ 2x): {}",
+                    if ok { "PASS" } else { "FAIL" }
+                );
+            }
+            _ => println!("sync after one change, {SCALE_LARGE} vs {SCALE_SMALL} events: n/a"),
+        }
+    }
+
+    println!();
+    println!("Versions:");
+    for c in columns {
+        println!("- {}: {}", c.kind.name(), c.version);
+    }
+    if !notes.is_empty() {
+        println!();
+        println!("Notes:");
+        for n in &notes {
+            println!("- {n}");
+        }
+    }
+    println!();
+    println!(
+        "{}",
+        if all {
+            "all targets met"
+        } else {
+            "a target was missed (this is a measurement; the bench does not fail)"
+        }
+    );
+}
