@@ -75,7 +75,7 @@ fn calendar_resource(r: &DomainRead<'_>, c: &Calendar) -> Result<Resource, DavEr
     })
 }
 
-fn object_resource(c: &Calendar, o: ObjectMeta) -> Resource {
+pub(super) fn object_resource(c: &Calendar, o: ObjectMeta) -> Resource {
     Resource {
         path: format!("{}/{}", c.name, o.name),
         collection: None,

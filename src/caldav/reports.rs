@@ -7,10 +7,10 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{CALDAV, CalendarSpace, Loc, limits, locate};
+use super::{CALDAV, Loc, limits, locate};
 use crate::dav::methods::propfind::{Wanted, minimal, names_in, write_response_with};
 use crate::dav::methods::{multistatus, status_line};
-use crate::dav::space::{ReportFuture, Resource, Space};
+use crate::dav::space::{ReportFuture, Resource};
 use crate::dav::xml::{DAV, Element, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
 use crate::groupware::expand;
@@ -79,21 +79,31 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         .iter()
         .map(|h| (h.clone(), ctx.path_of_href(h)))
         .collect();
-    let (account, space) = (ctx.account.clone(), ctx.space);
+    let account = ctx.account.clone();
     let lookup = paths.clone();
     let found = ctx
         .db
         .read_async(
             move |r| -> Result<Vec<Option<(Resource, String)>>, DavError> {
+                // Each calendar is looked up once; each object in one query with its data.
+                let mut calendars: std::collections::HashMap<
+                    String,
+                    Option<crate::store::calendars::Calendar>,
+                > = std::collections::HashMap::new();
                 let mut out = Vec::with_capacity(lookup.len());
                 for (_, path) in &lookup {
-                    let item = match path.as_deref().and_then(|p| locate(p).map(|l| (p, l))) {
-                        Some((p, Loc::Object(_, _))) => match space.resource(r, &account, p)? {
-                            Some(res) => space
-                                .content(r, &account, p)?
-                                .map(|d| (res, String::from_utf8_lossy(&d).into_owned())),
-                            None => None,
-                        },
+                    let item = match path.as_deref().and_then(locate) {
+                        Some(Loc::Object(cal, obj)) => {
+                            if !calendars.contains_key(cal) {
+                                calendars.insert(cal.to_string(), r.calendar(&account, cal)?);
+                            }
+                            match calendars.get(cal).and_then(Option::as_ref) {
+                                Some(c) => r
+                                    .calendar_object_with_data(c.id, obj)?
+                                    .map(|(meta, data)| (super::object_resource(c, meta), data)),
+                                None => None,
+                            }
+                        }
                         _ => None,
                     };
                     out.push(item);
@@ -397,7 +407,6 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         _ => (None, None),
     };
     let (account, cal) = (ctx.account.clone(), cal.to_string());
-    let space: &'static CalendarSpace = &CalendarSpace;
     let matches = ctx
         .db
         .read_async(move |r| -> Result<Vec<(Resource, String)>, DavError> {
@@ -421,9 +430,7 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
                 if !filter::matches(data.as_bytes(), &filter, &limits()).unwrap_or(false) {
                     continue;
                 }
-                if let Some(res) = space.resource(r, &account, &format!("{cal}/{}", meta.name))? {
-                    out.push((res, data));
-                }
+                out.push((super::object_resource(&c, meta), data));
             }
             Ok(out)
         })

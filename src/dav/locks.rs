@@ -76,8 +76,17 @@ impl LockTable {
         out
     }
 
+    /// True when the domain holds no lock at all (the common case: answers skip lock work).
+    pub fn none_in(&self, domain: &DomainId) -> bool {
+        let all = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        !all.contains_key(domain)
+    }
+
     /// The locks that cover `path`.
     pub fn covering(&self, domain: &DomainId, path: &str) -> Vec<Lock> {
+        if self.none_in(domain) {
+            return Vec::new();
+        }
         self.with(domain, |list| {
             list.iter().filter(|l| l.covers(path)).cloned().collect()
         })

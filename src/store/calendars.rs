@@ -145,6 +145,19 @@ impl DomainRead<'_> {
             .optional()?)
     }
 
+    /// An object's index row and data in one lookup (multiget).
+    pub fn calendar_object_with_data(
+        &self,
+        calendar_id: i64,
+        name: &str,
+    ) -> Result<Option<(ObjectMeta, String)>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!("SELECT {OBJECT_COLUMNS}, data FROM calendar_object WHERE calendar_id = ?1 AND name = ?2"))?
+            .query_row(params![calendar_id, name], |r| Ok((object_from_row(r)?, r.get::<_, String>(7)?)))
+            .optional()?)
+    }
+
     pub fn calendar_object_data(&self, calendar_id: i64, name: &str) -> Result<Option<String>> {
         Ok(self
             .conn()

@@ -161,10 +161,15 @@ pub(crate) fn write_response_with(
     minimal: bool,
     extra: &dyn Fn(&Name, &mut XmlOut) -> bool,
 ) {
-    let locks = ctx
-        .state
-        .locks
-        .covering(&ctx.domain, &ctx.lock_key(&node.path));
+    // Lock discovery only when some lock exists in the domain: the usual PROPFIND of a
+    // large calendar does no lock work per member.
+    let locks = if ctx.state.locks.none_in(&ctx.domain) {
+        Vec::new()
+    } else {
+        ctx.state
+            .locks
+            .covering(&ctx.domain, &ctx.lock_key(&node.path))
+    };
     let env = PropEnv {
         ctx,
         node,
