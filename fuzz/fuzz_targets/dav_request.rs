@@ -48,6 +48,11 @@ fn check_href(s: &str) {
             .collect::<Vec<_>>()
             .join("/"),
     );
+    // Percent-encoding can triple a path's length; one that the encoding pushes past the
+    // limit is refused by design (a client never sends it raw: HTTP carries it encoded).
+    if encoded.len() > href::MAX_PATH_LEN {
+        return;
+    }
     match href::decode(&encoded) {
         Ok(again) => assert_eq!(
             again.segments, p.segments,
