@@ -258,19 +258,12 @@ impl DomainWrite<'_> {
         account: &AccountId,
         ops: &[(String, String, Option<String>)],
     ) -> Result<()> {
-        for (ns, name, xml) in ops {
-            match xml {
-                Some(xml) => self.conn().execute(
-                    "INSERT INTO calendar_home_property (account_id, ns, name, xml) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (account_id, ns, name) DO UPDATE SET xml = excluded.xml",
-                    params![account.as_str(), ns, name, xml],
-                )?,
-                None => self.conn().execute(
-                    "DELETE FROM calendar_home_property WHERE account_id = ?1 AND ns = ?2 AND name = ?3",
-                    params![account.as_str(), ns, name],
-                )?,
-            };
-        }
+        self.patch_dead_properties(
+            "calendar_home_property",
+            "account_id",
+            &account.as_str(),
+            ops,
+        )?;
         Ok(())
     }
 
@@ -292,19 +285,7 @@ impl DomainWrite<'_> {
         calendar_id: i64,
         ops: &[(String, String, Option<String>)],
     ) -> Result<()> {
-        for (ns, name, xml) in ops {
-            match xml {
-                Some(xml) => self.conn().execute(
-                    "INSERT INTO calendar_property (calendar_id, ns, name, xml) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (calendar_id, ns, name) DO UPDATE SET xml = excluded.xml",
-                    params![calendar_id, ns, name, xml],
-                )?,
-                None => self.conn().execute(
-                    "DELETE FROM calendar_property WHERE calendar_id = ?1 AND ns = ?2 AND name = ?3",
-                    params![calendar_id, ns, name],
-                )?,
-            };
-        }
+        self.patch_dead_properties("calendar_property", "calendar_id", &calendar_id, ops)?;
         self.conn().execute(
             "UPDATE calendar SET modified_at = ?2 WHERE id = ?1",
             params![calendar_id, now_unix()],

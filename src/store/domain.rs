@@ -854,6 +854,38 @@ impl DomainWrite<'_> {
     }
 }
 
+impl DomainWrite<'_> {
+    /// Sets (`Some`) and removes (`None`) dead properties in one of the verbatim property
+    /// tables (`dav_file_property`, `calendar_property`, `calendar_home_property`), keyed by
+    /// `key_column = key`. The table and column names are this module's constants.
+    pub(super) fn patch_dead_properties(
+        &self,
+        table: &'static str,
+        key_column: &'static str,
+        key: &dyn rusqlite::ToSql,
+        ops: &[(String, String, Option<String>)],
+    ) -> Result<()> {
+        for (ns, name, xml) in ops {
+            match xml {
+                Some(xml) => self
+                    .conn()
+                    .prepare_cached(&format!(
+                        "INSERT INTO {table} ({key_column}, ns, name, xml) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT ({key_column}, ns, name) DO UPDATE SET xml = excluded.xml"
+                    ))?
+                    .execute(rusqlite::params![key, ns, name, xml])?,
+                None => self
+                    .conn()
+                    .prepare_cached(&format!(
+                        "DELETE FROM {table} WHERE {key_column} = ?1 AND ns = ?2 AND name = ?3"
+                    ))?
+                    .execute(rusqlite::params![key, ns, name])?,
+            };
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

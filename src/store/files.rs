@@ -348,19 +348,7 @@ impl DomainWrite<'_> {
             Some(id) => id,
             None => self.ensure_root(account)?,
         };
-        for (ns, name, xml) in ops {
-            match xml {
-                Some(xml) => self.conn().execute(
-                    "INSERT INTO dav_file_property (file_id, ns, name, xml) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (file_id, ns, name) DO UPDATE SET xml = excluded.xml",
-                    params![id, ns, name, xml],
-                )?,
-                None => self.conn().execute(
-                    "DELETE FROM dav_file_property WHERE file_id = ?1 AND ns = ?2 AND name = ?3",
-                    params![id, ns, name],
-                )?,
-            };
-        }
+        self.patch_dead_properties("dav_file_property", "file_id", &id, ops)?;
         self.record_change(&scope(account), path, ChangeKind::Updated)?;
         Ok(())
     }
