@@ -30,7 +30,8 @@
 //! `target/bench-peers/` (`python3 -m venv`, `pip install NAME==VERSION`; the
 //! interpreter is `DOMUS_BENCH_PYTHON` or `python3`); an install is reused when its
 //! marker file is there. A peer that fails to install or start is reported as n/a with
-//! the reason; Domus is measured regardless.
+//! the reason; Domus is measured regardless. `DOMUS_BENCH_PEERS=none` measures Domus
+//! alone (quick work on one row; the ratios are then n/a).
 //!
 //! # Client and rows
 //!
@@ -124,8 +125,10 @@ fn main() {
     );
 
     let mut columns: Vec<Column> = Vec::new();
+    // `DOMUS_BENCH_PEERS=none` measures Domus alone (for quick work on one row).
+    let peers = std::env::var("DOMUS_BENCH_PEERS").map_or(true, |v| v != "none");
     let kinds = [Kind::Domus, Kind::Radicale, Kind::Xandikos];
-    for kind in kinds {
+    for kind in kinds.into_iter().filter(|k| peers || *k == Kind::Domus) {
         eprintln!("== {}", kind.name());
         let column = match start(kind, &bin, &target, &work) {
             Ok(server) => measure(server, &data, runs, timed_puts),

@@ -658,3 +658,43 @@ fn gzip_encoded_puts_are_inflated_within_the_limits() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// Listings larger than one chunk are sent while they are written (chunked, no
+/// Content-Length) and still arrive as one well-formed multistatus.
+#[test]
+fn large_listings_are_streamed_whole() {
+    let s = setup();
+    let n = 600;
+    for i in 0..n {
+        let r = put(
+            &s,
+            &format!("{CAL}e{i:04}.ics"),
+            &event(&format!("e{i}"), "20261201T100000Z", "20261201T110000Z", ""),
+        );
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let propfind = req(&s, "PROPFIND", CAL)
+        .header("Depth", "1")
+        .body(r#"<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/><D:x-missing/></D:prop></D:propfind>"#)
+        .send()
+        .unwrap();
+    assert_eq!(propfind.status(), StatusCode::MULTI_STATUS);
+    assert!(propfind.headers().get("content-length").is_none());
+    let text = propfind.text().unwrap();
+    assert!(text.len() > 2 * 64 * 1024, "{}", text.len());
+    let sync = r#"<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"#;
+    let (status, synced) = report(&s, CAL, sync);
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    for (body, responses) in [(&text, n + 1), (&synced, n)] {
+        assert_eq!(body.matches("<D:response>").count(), responses);
+        assert_eq!(body.matches("</D:response>").count(), responses);
+        assert_eq!(body.matches("<D:multistatus").count(), 1);
+        assert!(body.trim_end().ends_with("</D:multistatus>"));
+    }
+    // Every member answered getetag (200) and the unknown property (404), in order.
+    assert_eq!(text.matches("HTTP/1.1 404 Not Found").count(), n + 1);
+    let first = text.find("/calendar/e0000.ics").unwrap();
+    let last = text.find(&format!("/calendar/e{:04}.ics", n - 1)).unwrap();
+    assert!(first < last);
+    assert!(synced.contains("<D:sync-token>urn:x-domus:sync:"));
+}

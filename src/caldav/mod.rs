@@ -64,7 +64,7 @@ fn calendar_resource(r: &DomainRead<'_>, c: &Calendar) -> Result<Resource, DavEr
     let sync = r.scope_modseq(&calendar_scope(c.id))?.0;
     Ok(Resource {
         path: c.name.clone(),
-        collection: Some(vec![Name::new(CALDAV, "calendar")]),
+        collection: Some(vec![Name::fixed(CALDAV, "calendar")]),
         etag: format!("\"cal-{sync}\""),
         content_type: "text/calendar; charset=utf-8".into(),
         size: 0,
@@ -80,10 +80,15 @@ pub(super) fn object_resource(c: &Calendar, o: ObjectMeta) -> Resource {
         path: format!("{}/{}", c.name, o.name),
         collection: None,
         etag: o.etag,
-        content_type: format!(
-            "text/calendar; charset=utf-8; component={}",
-            o.component.to_ascii_lowercase()
-        ),
+        content_type: match o.component.as_str() {
+            "VEVENT" => "text/calendar; charset=utf-8; component=vevent".into(),
+            "VTODO" => "text/calendar; charset=utf-8; component=vtodo".into(),
+            other => format!(
+                "text/calendar; charset=utf-8; component={}",
+                other.to_ascii_lowercase()
+            )
+            .into(),
+        },
         size: o.size,
         created_at: o.created_at,
         modified_at: o.modified_at,
@@ -96,7 +101,7 @@ pub(super) fn object_resource(c: &Calendar, o: ObjectMeta) -> Resource {
 fn uid_conflict(hrefs: Vec<String>, reason: String) -> DavError {
     DavError::Condition {
         status: StatusCode::CONFLICT,
-        element: Name::new(CALDAV, "no-uid-conflict"),
+        element: Name::fixed(CALDAV, "no-uid-conflict"),
         hrefs,
         reason,
     }
@@ -161,9 +166,9 @@ fn supported_calendar_component_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool
     let Some(comps) = env.node.attr("components") else {
         return false;
     };
-    out.open(&Name::new(CALDAV, "supported-calendar-component-set"));
+    out.open(&Name::fixed(CALDAV, "supported-calendar-component-set"));
     for c in comps.split(',') {
-        out.open_with(&Name::new(CALDAV, "comp"), &[("name", c)])
+        out.open_with(&Name::fixed(CALDAV, "comp"), &[("name", c)])
             .close();
     }
     out.close();
@@ -181,9 +186,9 @@ fn supported_calendar_data(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     if !is_calendar(env) {
         return false;
     }
-    out.open(&Name::new(CALDAV, "supported-calendar-data"));
+    out.open(&Name::fixed(CALDAV, "supported-calendar-data"));
     out.open_with(
-        &Name::new(CALDAV, "calendar-data"),
+        &Name::fixed(CALDAV, "calendar-data"),
         &[("content-type", "text/calendar"), ("version", "2.0")],
     )
     .close();
@@ -343,7 +348,7 @@ impl Space for CalendarSpace {
                     path: String::new(),
                     collection: Some(Vec::new()),
                     etag: format!("\"home-{sync}\""),
-                    content_type: String::new(),
+                    content_type: "".into(),
                     size: 0,
                     created_at: 0,
                     modified_at: 0,
@@ -381,10 +386,7 @@ impl Space for CalendarSpace {
                 let Some(c) = r.calendar(owner, name)? else {
                     return Ok(Vec::new());
                 };
-                Ok(r.calendar_objects(c.id)?
-                    .into_iter()
-                    .map(|o| object_resource(&c, o))
-                    .collect())
+                Ok(r.calendar_objects_map(c.id, |o| object_resource(&c, o))?)
             }
             _ => Ok(Vec::new()),
         }
@@ -657,9 +659,9 @@ impl Space for CalendarSpace {
             .is_some_and(|t| t.iter().any(|t| t.is(CALDAV, "calendar")))
         {
             vec![
-                Name::new(CALDAV, "calendar-query"),
-                Name::new(CALDAV, "calendar-multiget"),
-                Name::new(CALDAV, "free-busy-query"),
+                Name::fixed(CALDAV, "calendar-query"),
+                Name::fixed(CALDAV, "calendar-multiget"),
+                Name::fixed(CALDAV, "free-busy-query"),
             ]
         } else {
             Vec::new()

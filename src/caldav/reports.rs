@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{CALDAV, Loc, limits, locate};
 use crate::dav::methods::propfind::{Wanted, minimal, names_in, write_response_with};
-use crate::dav::methods::{multistatus, status_line};
+use crate::dav::methods::{status_line, streamed_multistatus};
 use crate::dav::space::{ReportFuture, Resource};
 use crate::dav::xml::{DAV, Element, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
@@ -52,7 +52,7 @@ fn write_object(
 ) {
     let extra = |name: &Name, out: &mut XmlOut| {
         if name.is(CALDAV, "calendar-data") {
-            out.text_element(&Name::new(CALDAV, "calendar-data"), data);
+            out.text_element(&Name::fixed(CALDAV, "calendar-data"), data);
             true
         } else {
             false
@@ -113,33 +113,31 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         )
         .await?;
     let minimal = minimal(&ctx);
-    let mut out = XmlOut::new();
-    out.open(&Name::dav("multistatus"));
-    for ((href, _), item) in paths.iter().zip(found) {
+    let mut items = paths.into_iter().zip(found);
+    Ok(streamed_multistatus(move |out| {
+        let Some(((href, _), item)) = items.next() else {
+            return false;
+        };
         match item {
-            Some((res, data)) => write_object(
-                &ctx,
-                &mut out,
-                &res,
-                &shape(&data, &data_request),
-                &wanted,
-                minimal,
-            ),
+            Some((res, data)) => {
+                let data = shape(&data, &data_request);
+                write_object(&ctx, out, &res, &data, &wanted, minimal)
+            }
             None => {
                 out.open(&Name::dav("response"));
-                out.text_element(&Name::dav("href"), href);
+                out.text_element(&Name::dav("href"), &href);
                 out.text_element(&Name::dav("status"), &status_line(StatusCode::NOT_FOUND));
                 out.close();
             }
         }
-    }
-    Ok(multistatus(out.finish()))
+        true
+    }))
 }
 
 fn valid_filter(reason: &str) -> DavError {
     DavError::Condition {
         status: StatusCode::FORBIDDEN,
-        element: Name::new(CALDAV, "valid-filter"),
+        element: Name::fixed(CALDAV, "valid-filter"),
         hrefs: Vec::new(),
         reason: reason.to_string(),
     }
@@ -201,7 +199,7 @@ fn parse_text_match(el: &Element) -> Result<TextMatch, DavError> {
         None => Collation::AsciiCasemap,
         Some(c) => Collation::from_name(c).ok_or_else(|| DavError::Condition {
             status: StatusCode::FORBIDDEN,
-            element: Name::new(CALDAV, "supported-collation"),
+            element: Name::fixed(CALDAV, "supported-collation"),
             hrefs: Vec::new(),
             reason: format!("the collation {c} is not supported"),
         })?,
@@ -436,13 +434,15 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         })
         .await?;
     let minimal = minimal(&ctx);
-    let mut out = XmlOut::new();
-    out.open(&Name::dav("multistatus"));
-    for (res, data) in &matches {
-        let data = shape(data, &data_request);
-        write_object(&ctx, &mut out, res, &data, &wanted, minimal);
-    }
-    Ok(multistatus(out.finish()))
+    let mut matches = matches.into_iter();
+    Ok(streamed_multistatus(move |out| {
+        let Some((res, data)) = matches.next() else {
+            return false;
+        };
+        let data = shape(&data, &data_request);
+        write_object(&ctx, out, &res, &data, &wanted, minimal);
+        true
+    }))
 }
 
 /// RFC 4791 §7.10: the busy time of a calendar in a range, as one VFREEBUSY.

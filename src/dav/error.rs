@@ -39,7 +39,7 @@ impl DavError {
     pub fn conflict(reason: impl Into<String>) -> Self {
         DavError::Status(StatusCode::CONFLICT, reason.into())
     }
-    pub fn condition(status: StatusCode, element: &str, reason: impl Into<String>) -> Self {
+    pub fn condition(status: StatusCode, element: &'static str, reason: impl Into<String>) -> Self {
         DavError::Condition {
             status,
             element: Name::dav(element),

@@ -18,7 +18,7 @@ fn resource(n: FileNode, sync: Option<i64>) -> Resource {
         path: n.path,
         collection: n.is_collection.then(Vec::new),
         etag: n.etag,
-        content_type: n.content_type,
+        content_type: n.content_type.into(),
         size: n.size,
         created_at: n.created_at,
         modified_at: n.modified_at,

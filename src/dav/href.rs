@@ -70,10 +70,25 @@ pub fn encode_segment(s: &str) -> String {
 
 /// Encodes a relative path (`a/b c`) segment by segment (`a/b%20c`).
 pub fn encode_path(path: &str) -> String {
-    path.split('/')
-        .map(encode_segment)
-        .collect::<Vec<_>>()
-        .join("/")
+    let mut out = String::with_capacity(path.len());
+    push_path(&mut out, path);
+    out
+}
+
+/// Appends one encoded segment. The result holds only unreserved characters, `@` and
+/// `%XX`: nothing XML would need escaped.
+pub fn push_segment(out: &mut String, s: &str) {
+    out.extend(utf8_percent_encode(s, SEGMENT));
+}
+
+/// Appends a relative path, encoded segment by segment (see [`push_segment`]).
+pub fn push_path(out: &mut String, path: &str) {
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        push_segment(out, seg);
+    }
 }
 
 #[cfg(test)]

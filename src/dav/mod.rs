@@ -108,18 +108,24 @@ pub struct Ctx {
 impl Ctx {
     /// The canonical href of a path of this space.
     pub fn href(&self, path: &str, collection: bool) -> String {
-        let mut h = format!(
-            "{ROOT}{}/{}/",
-            self.space.name(),
-            href::encode_segment(&self.owner)
-        );
+        let mut h = String::with_capacity(ROOT.len() + self.owner.len() + path.len() + 16);
+        self.push_href(&mut h, path, collection);
+        h
+    }
+
+    /// Appends [`Ctx::href`] to `out` (no escaping needed in XML text).
+    pub fn push_href(&self, out: &mut String, path: &str, collection: bool) {
+        out.push_str(ROOT);
+        out.push_str(self.space.name());
+        out.push('/');
+        href::push_segment(out, &self.owner);
+        out.push('/');
         if !path.is_empty() {
-            h.push_str(&href::encode_path(path));
+            href::push_path(out, path);
             if collection {
-                h.push('/');
+                out.push('/');
             }
         }
-        h
     }
 
     /// The href of the owner's principal (RFC 3744 §2).

@@ -70,7 +70,7 @@ fn group_membership(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
 
 /// RFC 6638 §2.4.1: every address of the account, alias ones too, then the principal.
 fn calendar_user_address_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    out.open(&Name::new(CALDAV, "calendar-user-address-set"));
+    out.open(&Name::fixed(CALDAV, "calendar-user-address-set"));
     for a in &env.ctx.owner_addresses {
         out.text_element(&Name::dav("href"), &format!("mailto:{a}"));
     }
@@ -80,15 +80,15 @@ fn calendar_user_address_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
 }
 
 fn calendar_user_type(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    out.text_element(&Name::new(CALDAV, "calendar-user-type"), "INDIVIDUAL");
+    out.text_element(&Name::fixed(CALDAV, "calendar-user-type"), "INDIVIDUAL");
     true
 }
 
 /// Apple's address list, which macOS and iOS show and match invitations against.
 fn email_address_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    out.open(&Name::new(CS, "email-address-set"));
+    out.open(&Name::fixed(CS, "email-address-set"));
     for a in &env.ctx.owner_addresses {
-        out.text_element(&Name::new(CS, "email-address"), a);
+        out.text_element(&Name::fixed(CS, "email-address"), a);
     }
     out.close();
     true
@@ -103,7 +103,7 @@ fn home_of(address: &str) -> String {
 /// clients.md #2).
 fn calendar_home_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     let home = home_of(&env.ctx.owner);
-    out.open(&Name::new(CALDAV, "calendar-home-set"))
+    out.open(&Name::fixed(CALDAV, "calendar-home-set"))
         .text_element(&Name::dav("href"), &home)
         .close();
     true
@@ -153,7 +153,7 @@ impl Space for PrincipalSpace {
             path: String::new(),
             collection: Some(vec![Name::dav("principal")]),
             etag: "\"principal\"".into(),
-            content_type: String::new(),
+            content_type: "".into(),
             size: 0,
             created_at: 0,
             modified_at: 0,
@@ -316,7 +316,7 @@ fn parse_search(root: &Element) -> Result<Option<Search>, DavError> {
         root.elements()
             .filter(|e| {
                 let is_structural = (e.name.ns == DAV
-                    && structural.contains(&e.name.local.as_str()))
+                    && structural.contains(&e.name.local.as_ref()))
                     || e.name.is(CS, "search-token")
                     || e.name.is(CS, "limit");
                 !is_structural
@@ -326,7 +326,7 @@ fn parse_search(root: &Element) -> Result<Option<Search>, DavError> {
     if wanted.is_empty() {
         wanted = vec![
             Name::dav("displayname"),
-            Name::new(CALDAV, "calendar-home-set"),
+            Name::fixed(CALDAV, "calendar-home-set"),
         ];
     }
     if root.name.is_dav("principal-property-search") {
@@ -468,7 +468,7 @@ async fn search(
             } else if w.is(CS, "email-address-set") {
                 found.open(w);
                 for x in &a.addresses {
-                    found.text_element(&Name::new(CS, "email-address"), x);
+                    found.text_element(&Name::fixed(CS, "email-address"), x);
                 }
                 found.close();
             } else if w.is(CALDAV, "calendar-home-set") {

@@ -168,7 +168,7 @@ fn sync_token_prop(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
 /// CalendarServer's `getctag`: changes whenever the collection's sync token does.
 fn getctag(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     let Some(m) = env.node.sync else { return false };
-    out.text_element(&Name::new(CS, "getctag"), &sync_token(m));
+    out.text_element(&Name::fixed(CS, "getctag"), &sync_token(m));
     true
 }
 
@@ -228,7 +228,7 @@ fn acl(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
 
 /// RFC 3744 §5.3: the privileges this server knows, as a tree under `all`.
 fn supported_privilege_set(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    let leaf = |out: &mut XmlOut, name: &str| {
+    let leaf = |out: &mut XmlOut, name: &'static str| {
         out.open(&Name::dav("supported-privilege"))
             .open(&Name::dav("privilege"))
             .empty(&Name::dav(name))

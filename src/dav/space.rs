@@ -23,7 +23,7 @@ pub struct Resource {
     pub collection: Option<Vec<Name>>,
     /// Strong, quoted.
     pub etag: String,
-    pub content_type: String,
+    pub content_type: std::borrow::Cow<'static, str>,
     pub size: i64,
     pub created_at: i64,
     pub modified_at: i64,

@@ -8,6 +8,7 @@
 //! ([`Element::verbatim`]). Responses are written by [`XmlOut`], which always uses
 //! prefixed names, so embedded verbatim XML never inherits a default namespace.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use quick_xml::events::Event;
@@ -21,22 +22,35 @@ const MAX_DEPTH: usize = 64;
 /// Most elements accepted in one request body.
 const MAX_ELEMENTS: usize = 50_000;
 
-/// A namespaced name. `ns` is empty for names in no namespace.
+/// A namespaced name. `ns` is empty for names in no namespace. Names the server writes
+/// borrow static strings; names read from requests own theirs (well-known namespaces are
+/// borrowed there too).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Name {
-    pub ns: String,
-    pub local: String,
+    pub ns: Cow<'static, str>,
+    pub local: Cow<'static, str>,
 }
 
 impl Name {
     pub fn new(ns: &str, local: &str) -> Name {
+        let ns = match PREFIXES.iter().find(|(known, _)| *known == ns) {
+            Some((known, _)) => Cow::Borrowed(*known),
+            None => Cow::Owned(ns.to_string()),
+        };
         Name {
-            ns: ns.to_string(),
-            local: local.to_string(),
+            ns,
+            local: Cow::Owned(local.to_string()),
         }
     }
-    pub fn dav(local: &str) -> Name {
-        Name::new(DAV, local)
+    /// A name of static strings (no allocation).
+    pub const fn fixed(ns: &'static str, local: &'static str) -> Name {
+        Name {
+            ns: Cow::Borrowed(ns),
+            local: Cow::Borrowed(local),
+        }
+    }
+    pub const fn dav(local: &'static str) -> Name {
+        Name::fixed(DAV, local)
     }
     pub fn is(&self, ns: &str, local: &str) -> bool {
         self.ns == ns && self.local == local
@@ -268,9 +282,10 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                 }
                 let prefix = e.name().prefix();
                 let ns = lookup_ns(&scope, prefix.as_ref().map(|p| p.as_ref()), element_ns)?;
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let local_name = e.local_name();
+                let local = String::from_utf8_lossy(local_name.as_ref());
                 let el = Element {
-                    name: Name { ns, local },
+                    name: Name::new(&ns, &local),
                     attrs,
                     children: Vec::new(),
                     span: before..after,
@@ -426,13 +441,65 @@ const PREFIXES: &[(&str, &str)] = &[
     ("http://apple.com/ns/ical/", "ICAL"),
 ];
 
+/// The root element's declarations of the fixed prefixes (checked against `PREFIXES`
+/// by a test).
+const ROOT_DECLS: &str = concat!(
+    " xmlns:D=\"DAV:\"",
+    " xmlns:C=\"urn:ietf:params:xml:ns:caldav\"",
+    " xmlns:CR=\"urn:ietf:params:xml:ns:carddav\"",
+    " xmlns:CS=\"http://calendarserver.org/ns/\"",
+    " xmlns:ICAL=\"http://apple.com/ns/ical/\""
+);
+
+/// Appends character data with `<`, `&` and `>` escaped (quotes need no escaping
+/// outside attributes, and an etag is all quotes).
+pub fn push_escaped(buf: &mut String, text: &str) {
+    push_escaped_set(buf, text, false)
+}
+
+/// Appends an attribute value (double-quoted) with quotes escaped too.
+fn push_escaped_attr(buf: &mut String, text: &str) {
+    push_escaped_set(buf, text, true)
+}
+
+fn push_escaped_set(buf: &mut String, text: &str, attr: bool) {
+    let special = |b: u8| matches!(b, b'<' | b'>' | b'&') || (attr && matches!(b, b'"' | b'\''));
+    let mut rest = text;
+    while let Some(i) = rest.bytes().position(special) {
+        buf.push_str(&rest[..i]);
+        buf.push_str(match rest.as_bytes()[i] {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'\'' => "&apos;",
+            _ => "&quot;",
+        });
+        rest = &rest[i + 1..];
+    }
+    buf.push_str(rest);
+}
+
+/// An element left open: its prefix (empty for none) and local name.
+type Open = (&'static str, Cow<'static, str>);
+
 /// A response body under construction. Names in well-known namespaces get their fixed
 /// prefix (declared once on the root); others declare a prefix on the element itself.
+/// Writing an element allocates nothing (names are borrowed, text is escaped in place),
+/// and [`XmlOut::take_chunk`] hands out what is written so far, so a long answer can be
+/// sent while it is produced.
 pub struct XmlOut {
     buf: String,
-    stack: Vec<String>,
-    /// A fragment is embedded in a document whose root declared the fixed prefixes.
-    fragment: bool,
+    stack: Vec<Open>,
+    /// The root element has been opened (its declarations written). A fragment starts
+    /// rooted: it is embedded in a document whose root declared the fixed prefixes.
+    rooted: bool,
+}
+
+/// A point in an [`XmlOut`] to return to (see [`XmlOut::rollback`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    len: usize,
+    depth: usize,
 }
 
 impl Default for XmlOut {
@@ -446,7 +513,7 @@ impl XmlOut {
         XmlOut {
             buf: String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"),
             stack: Vec::new(),
-            fragment: false,
+            rooted: false,
         }
     }
 
@@ -455,7 +522,7 @@ impl XmlOut {
         XmlOut {
             buf: String::new(),
             stack: Vec::new(),
-            fragment: true,
+            rooted: true,
         }
     }
 
@@ -463,26 +530,37 @@ impl XmlOut {
         self.buf.is_empty()
     }
 
-    fn tag(&self, name: &Name) -> (String, String) {
-        if let Some((_, p)) = PREFIXES.iter().find(|(ns, _)| *ns == name.ns) {
-            let decl = if self.stack.is_empty() && !self.fragment {
-                root_decls()
-            } else {
-                String::new()
-            };
-            (format!("{p}:{}", name.local), decl)
+    /// Bytes written and not yet taken.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Writes `<` and the qualified name (plus the declarations it needs); returns what
+    /// [`XmlOut::close`] will need.
+    fn start_tag(&mut self, name: &Name) -> Open {
+        self.buf.push('<');
+        let root = !self.rooted;
+        self.rooted = true;
+        let open = if let Some((_, p)) = PREFIXES.iter().find(|(ns, _)| *ns == name.ns) {
+            self.buf.push_str(p);
+            self.buf.push(':');
+            self.buf.push_str(&name.local);
+            (*p, name.local.clone())
         } else if name.ns.is_empty() {
-            (name.local.clone(), String::new())
+            self.buf.push_str(&name.local);
+            ("", name.local.clone())
         } else {
-            let mut decl = format!(
-                " xmlns:X=\"{}\"",
-                quick_xml::escape::escape(name.ns.as_str())
-            );
-            if self.stack.is_empty() && !self.fragment {
-                decl.push_str(&root_decls());
-            }
-            (format!("X:{}", name.local), decl)
+            self.buf.push_str("X:");
+            self.buf.push_str(&name.local);
+            self.buf.push_str(" xmlns:X=\"");
+            push_escaped_attr(&mut self.buf, &name.ns);
+            self.buf.push('"');
+            ("X", name.local.clone())
+        };
+        if root {
+            self.buf.push_str(ROOT_DECLS);
         }
+        open
     }
 
     pub fn open(&mut self, name: &Name) -> &mut Self {
@@ -491,39 +569,47 @@ impl XmlOut {
 
     /// Opens an element with attributes (unqualified names).
     pub fn open_with(&mut self, name: &Name, attrs: &[(&str, &str)]) -> &mut Self {
-        let (tag, decl) = self.tag(name);
-        self.buf.push('<');
-        self.buf.push_str(&tag);
-        self.buf.push_str(&decl);
+        let open = self.start_tag(name);
         for (k, v) in attrs {
-            self.buf
-                .push_str(&format!(" {k}=\"{}\"", quick_xml::escape::escape(*v)));
+            self.buf.push(' ');
+            self.buf.push_str(k);
+            self.buf.push_str("=\"");
+            push_escaped_attr(&mut self.buf, v);
+            self.buf.push('"');
         }
         self.buf.push('>');
-        self.stack.push(tag);
+        self.stack.push(open);
         self
     }
 
     pub fn close(&mut self) -> &mut Self {
-        if let Some(tag) = self.stack.pop() {
+        if let Some((prefix, local)) = self.stack.pop() {
             self.buf.push_str("</");
-            self.buf.push_str(&tag);
+            if !prefix.is_empty() {
+                self.buf.push_str(prefix);
+                self.buf.push(':');
+            }
+            self.buf.push_str(&local);
             self.buf.push('>');
         }
         self
     }
 
     pub fn empty(&mut self, name: &Name) -> &mut Self {
-        let (tag, decl) = self.tag(name);
-        self.buf.push('<');
-        self.buf.push_str(&tag);
-        self.buf.push_str(&decl);
+        self.start_tag(name);
         self.buf.push_str("/>");
         self
     }
 
     pub fn text(&mut self, text: &str) -> &mut Self {
-        self.buf.push_str(&quick_xml::escape::escape(text));
+        push_escaped(&mut self.buf, text);
+        self
+    }
+
+    /// Appends text through `write`, which must append only characters that need no
+    /// escaping (e.g. a percent-encoded href).
+    pub fn text_with(&mut self, write: impl FnOnce(&mut String)) -> &mut Self {
+        write(&mut self.buf);
         self
     }
 
@@ -538,19 +624,33 @@ impl XmlOut {
         self
     }
 
+    /// The current position, to [`XmlOut::rollback`] to.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            len: self.buf.len(),
+            depth: self.stack.len(),
+        }
+    }
+
+    /// Forgets what was written since `mark` (which must not predate a taken chunk).
+    pub fn rollback(&mut self, mark: Mark) {
+        self.buf.truncate(mark.len.min(self.buf.len()));
+        self.stack.truncate(mark.depth);
+    }
+
+    /// What is written so far; the open elements stay open and later output continues
+    /// the document.
+    pub fn take_chunk(&mut self) -> String {
+        let capacity = self.buf.capacity();
+        std::mem::replace(&mut self.buf, String::with_capacity(capacity))
+    }
+
     pub fn finish(mut self) -> String {
         while !self.stack.is_empty() {
             self.close();
         }
         self.buf
     }
-}
-
-fn root_decls() -> String {
-    PREFIXES
-        .iter()
-        .map(|(ns, p)| format!(" xmlns:{p}=\"{ns}\""))
-        .collect()
 }
 
 #[cfg(test)]
@@ -679,6 +779,40 @@ mod tests {
         assert_eq!(
             again.elements().nth(1).unwrap().name,
             Name::new("http://r/", "r")
+        );
+    }
+
+    #[test]
+    fn root_declarations_match_the_prefix_table() {
+        let computed: String = PREFIXES
+            .iter()
+            .map(|(ns, p)| format!(" xmlns:{p}=\"{ns}\""))
+            .collect();
+        assert_eq!(ROOT_DECLS, computed);
+    }
+
+    #[test]
+    fn escaping_rollback_and_chunks() {
+        let mut s = String::new();
+        push_escaped(&mut s, "a<b>&'\"ü");
+        assert_eq!(s, "a&lt;b&gt;&amp;'\"ü");
+        s.clear();
+        push_escaped_attr(&mut s, "a<b>&'\"ü");
+        assert_eq!(s, "a&lt;b&gt;&amp;&apos;&quot;ü");
+        let mut out = XmlOut::new();
+        out.open(&Name::dav("multistatus"));
+        let first = out.take_chunk();
+        assert!(
+            first.ends_with("<D:multistatus xmlns:D=\"DAV:\"".to_string().as_str())
+                || first.contains("<D:multistatus xmlns:D=\"DAV:\"")
+        );
+        let mark = out.mark();
+        out.open(&Name::dav("response")).text("dropped");
+        out.rollback(mark);
+        out.text_element(&Name::new("urn:x", "kept"), "1");
+        assert_eq!(
+            out.finish(),
+            "<X:kept xmlns:X=\"urn:x\">1</X:kept></D:multistatus>"
         );
     }
 

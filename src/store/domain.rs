@@ -183,6 +183,12 @@ CREATE TABLE calendar_home_property (
     PRIMARY KEY (account_id, ns, name)
 ) STRICT;
 "#,
+    r#"
+-- A covering index for listings (PROPFIND Depth 1, sync-collection): the columns of
+-- `ObjectMeta` in name order, so a listing never reads the rows that hold the data.
+CREATE INDEX calendar_object_listing
+    ON calendar_object (calendar_id, name, uid, component, etag, size, created_at, modified_at);
+"#,
 ];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.

@@ -49,7 +49,7 @@ pub async fn get(ctx: Ctx, head: bool) -> Result<Response, DavError> {
             let ctype = if node.content_type.is_empty() {
                 "application/octet-stream".to_string()
             } else {
-                node.content_type.clone()
+                node.content_type.to_string()
             };
             let headers = [
                 (header::CONTENT_TYPE, ctype),

@@ -34,8 +34,8 @@ fn requested(root: &Element, body: &[u8]) -> Result<(Vec<Name>, Vec<PropertyOp>)
                     );
                 } else {
                     props.push((
-                        p.name.ns.clone(),
-                        p.name.local.clone(),
+                        p.name.ns.to_string(),
+                        p.name.local.to_string(),
                         Some(p.verbatim(body)),
                     ));
                 }
@@ -63,7 +63,7 @@ pub async fn mkcol(ctx: Ctx, body: Body, calendar: bool) -> Result<Response, Dav
         }
         let root = xml::parse(&bytes)?;
         let expected = if calendar {
-            Name::new(CALDAV, "mkcalendar")
+            Name::fixed(CALDAV, "mkcalendar")
         } else {
             Name::dav("mkcol")
         };
@@ -76,7 +76,7 @@ pub async fn mkcol(ctx: Ctx, body: Body, calendar: bool) -> Result<Response, Dav
         requested(&root, &bytes)?
     };
     if calendar && !types.iter().any(|t| t.is(CALDAV, "calendar")) {
-        types.push(Name::new(CALDAV, "calendar"));
+        types.push(Name::fixed(CALDAV, "calendar"));
     }
     if ctx.path.is_empty() {
         return Err(DavError::status(

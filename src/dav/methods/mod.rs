@@ -14,7 +14,9 @@ use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::xml::{self, Element};
+use std::borrow::Cow;
+
+use super::xml::{self, Element, Name, XmlOut};
 use super::{ALLOW, Ctx, DavError, bytes_body};
 
 pub async fn dispatch(ctx: Ctx, body: Body) -> Result<Response, DavError> {
@@ -46,12 +48,73 @@ pub async fn dispatch(ctx: Ctx, body: Body) -> Result<Response, DavError> {
 }
 
 /// `HTTP/1.1 200 OK`, as `DAV:status` wants it.
-pub(crate) fn status_line(s: StatusCode) -> String {
-    format!(
-        "HTTP/1.1 {} {}",
-        s.as_u16(),
-        s.canonical_reason().unwrap_or("")
+pub(crate) fn status_line(s: StatusCode) -> Cow<'static, str> {
+    match s {
+        StatusCode::OK => Cow::Borrowed("HTTP/1.1 200 OK"),
+        StatusCode::NOT_FOUND => Cow::Borrowed("HTTP/1.1 404 Not Found"),
+        _ => Cow::Owned(format!(
+            "HTTP/1.1 {} {}",
+            s.as_u16(),
+            s.canonical_reason().unwrap_or("")
+        )),
+    }
+}
+
+/// Bytes of XML gathered before a streamed multistatus sends a chunk.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A 207 Multi-Status whose body is written while it is sent: `next` writes the next
+/// part of the answer inside the open `DAV:multistatus` (usually one `DAV:response`) and
+/// returns false when nothing is left. About 64 KB are written per chunk, so a listing
+/// of 100,000 members never sits in memory as one document.
+pub(crate) fn streamed_multistatus(
+    next: impl FnMut(&mut XmlOut) -> bool + Send + 'static,
+) -> Response {
+    let mut out = XmlOut::new();
+    out.open(&Name::dav("multistatus"));
+    let body = Streamed {
+        out: Some(out),
+        next: Box::new(next),
+    };
+    (
+        StatusCode::MULTI_STATUS,
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        Body::new(body),
     )
+        .into_response()
+}
+
+struct Streamed {
+    /// None once the document is finished.
+    out: Option<XmlOut>,
+    next: Box<dyn FnMut(&mut XmlOut) -> bool + Send>,
+}
+
+impl http_body::Body for Streamed {
+    type Data = bytes_body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let Some(out) = this.out.as_mut() else {
+            return std::task::Poll::Ready(None);
+        };
+        while out.len() < CHUNK_BYTES {
+            if !(this.next)(out) {
+                let last = this.out.take().map(XmlOut::finish).unwrap_or_default();
+                return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(last.into()))));
+            }
+        }
+        let chunk = out.take_chunk();
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk.into()))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.out.is_none()
+    }
 }
 
 /// A 207 Multi-Status response.

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{Depth, depth, multistatus, read_xml, status_line};
+use super::{Depth, depth, read_xml, status_line, streamed_multistatus};
 use crate::dav::props::{self, PropEnv};
 use crate::dav::space::Resource;
 use crate::dav::xml::{DAV, Element, Name, XmlOut};
@@ -99,17 +99,16 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
             let Some(node) = space.resource(r, &account, &path)? else {
                 return Ok((Vec::new(), quota));
             };
-            let mut nodes = vec![node.clone()];
-            if depth == Depth::One && node.is_collection() {
-                nodes.extend(space.members(r, &account, &path)?);
+            let members = if depth == Depth::One && node.is_collection() {
+                space.members(r, &account, &path)?
+            } else {
+                Vec::new()
+            };
+            let mut nodes = Vec::with_capacity(1 + members.len());
+            for n in std::iter::once(node).chain(members) {
+                let dead = space.dead_properties(r, &account, &n.path)?;
+                nodes.push((n, dead));
             }
-            let nodes = nodes
-                .into_iter()
-                .map(|n| {
-                    let dead = space.dead_properties(r, &account, &n.path)?;
-                    Ok((n, dead))
-                })
-                .collect::<Result<Vec<_>, DavError>>()?;
             Ok((nodes, quota))
         })
         .await?;
@@ -117,9 +116,11 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
         return Err(DavError::not_found(format!("nothing at /{}", ctx.path)));
     }
     let minimal = minimal(&ctx);
-    let mut out = XmlOut::new();
-    out.open(&Name::dav("multistatus"));
-    for (node, dead) in &nodes {
+    let mut nodes = nodes.into_iter();
+    Ok(streamed_multistatus(move |out| {
+        let Some((node, dead)) = nodes.next() else {
+            return false;
+        };
         // RFC 4331 §3, §4: on collections; available only under a quota.
         let quota_props = |name: &Name, out: &mut XmlOut| match (quota, node.is_collection()) {
             (Some((_, used)), true) if name.is_dav("quota-used-bytes") => {
@@ -132,9 +133,9 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
             }
             _ => false,
         };
-        write_response_with(&ctx, &mut out, node, dead, &wanted, minimal, &quota_props);
-    }
-    Ok(multistatus(out.finish()))
+        write_response_with(&ctx, out, &node, &dead, &wanted, minimal, &quota_props);
+        true
+    }))
 }
 
 /// One `DAV:response` with the properties `wanted` of `node` (RFC 4918 §9.1): a 200
@@ -175,70 +176,81 @@ pub(crate) fn write_response_with(
         node,
         locks: &locks,
     };
-    let mut found = XmlOut::fragment();
-    let mut missing = XmlOut::fragment();
+    const RESPONSE: Name = Name::dav("response");
+    const HREF: Name = Name::dav("href");
+    const PROPSTAT: Name = Name::dav("propstat");
+    const PROP: Name = Name::dav("prop");
+    const STATUS: Name = Name::dav("status");
+    out.open(&RESPONSE).open(&HREF);
+    out.text_with(|buf| ctx.push_href(buf, &node.path, node.is_collection()));
+    out.close();
+    // The 200 propstat is written in place and taken back when it stays empty while
+    // some property is missing (RFC 4918 §9.1: no empty propstat beside a 404 one).
+    let propstat = out.mark();
+    out.open(&PROPSTAT).open(&PROP);
+    let props_start = out.len();
+    let mut missing: Vec<&Name> = Vec::new();
     match wanted {
         Wanted::Names => {
+            let mut scratch = XmlOut::fragment();
             for p in props::all(ctx.space) {
-                let mut scratch = XmlOut::fragment();
                 if (p.write)(&env, &mut scratch) {
-                    found.empty(&p.name());
+                    out.empty(&p.name());
                 }
             }
             for d in dead {
-                found.empty(&Name::new(&d.ns, &d.name));
+                out.empty(&Name::new(&d.ns, &d.name));
             }
         }
         Wanted::All(include) => {
             for p in props::all(ctx.space).filter(|p| p.allprop) {
-                (p.write)(&env, &mut found);
+                (p.write)(&env, out);
             }
             for d in dead {
-                found.raw(&d.xml);
+                out.raw(&d.xml);
             }
             for name in include {
                 if let Some(p) = props::find(ctx.space, name).filter(|p| !p.allprop) {
-                    (p.write)(&env, &mut found);
+                    (p.write)(&env, out);
                 }
             }
         }
         Wanted::Some(names) => {
             for name in names {
                 let done = match props::find(ctx.space, name) {
-                    _ if extra(name, &mut found) => true,
-                    Some(p) => (p.write)(&env, &mut found),
+                    _ if extra(name, out) => true,
+                    Some(p) => (p.write)(&env, out),
                     None => match dead
                         .iter()
                         .find(|d| d.ns == name.ns && d.name == name.local)
                     {
                         Some(d) => {
-                            found.raw(&d.xml);
+                            out.raw(&d.xml);
                             true
                         }
                         None => false,
                     },
                 };
                 if !done {
-                    missing.empty(name);
+                    missing.push(name);
                 }
             }
         }
     }
-    out.open(&Name::dav("response"));
-    out.text_element(
-        &Name::dav("href"),
-        &ctx.href(&node.path, node.is_collection()),
-    );
-    if !found.is_empty() || missing.is_empty() {
-        out.open(&Name::dav("propstat"));
-        out.open(&Name::dav("prop")).raw(&found.finish()).close();
-        out.text_element(&Name::dav("status"), &status_line(StatusCode::OK));
+    if out.len() == props_start && !missing.is_empty() {
+        out.rollback(propstat);
+    } else {
+        out.close();
+        out.text_element(&STATUS, &status_line(StatusCode::OK));
         out.close();
     }
     if !missing.is_empty() && !minimal {
-        out.open(&Name::dav("propstat"));
-        out.open(&Name::dav("prop")).raw(&missing.finish()).close();
-        out.text_element(&Name::dav("status"), &status_line(StatusCode::NOT_FOUND));
+        out.open(&PROPSTAT).open(&PROP);
+        for name in missing {
+            out.empty(name);
+        }
+        out.close();
+        out.text_element(&STATUS, &status_line(StatusCode::NOT_FOUND));
         out.close();
     }
     out.close();

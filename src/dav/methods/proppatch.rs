@@ -107,7 +107,7 @@ pub async fn proppatch(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
     let store_ops: Vec<PropertyOp> = ops
         .iter()
-        .map(|(n, v)| (n.ns.clone(), n.local.clone(), v.clone()))
+        .map(|(n, v)| (n.ns.to_string(), n.local.to_string(), v.clone()))
         .collect();
     ctx.db
         .write_async(move |w| space.patch_properties(w, &account, &path, &store_ops))

@@ -14,11 +14,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::propfind::{Wanted, minimal, names_in, write_response};
-use super::{multistatus, read_xml, status_line};
+use super::{read_xml, status_line, streamed_multistatus};
 use crate::dav::locks::is_below;
 use crate::dav::props::{parse_sync_token, sync_token};
 use crate::dav::space::Resource;
-use crate::dav::xml::{DAV, Element, Name, XmlOut};
+use crate::dav::xml::{DAV, Element, Name};
 use crate::dav::{Ctx, DavError};
 use crate::store::Modseq;
 use crate::store::domain::{ChangeKind, ChangesSince};
@@ -239,36 +239,47 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
         .await?;
 
     let minimal = minimal(&ctx);
-    let mut out = XmlOut::new();
-    out.open(&Name::dav("multistatus"));
-    for e in &answer.entries {
-        match e {
-            Entry::Present(res, dead) => {
-                write_response(&ctx, &mut out, res, dead, &wanted, minimal)
+    let SyncAnswer {
+        entries,
+        token,
+        truncated,
+    } = answer;
+    let mut entries = entries.into_iter();
+    let mut tail = Some((truncated, token));
+    Ok(streamed_multistatus(move |out| {
+        match entries.next() {
+            Some(Entry::Present(res, dead)) => {
+                write_response(&ctx, out, &res, &dead, &wanted, minimal)
             }
-            Entry::Gone(p) => {
-                out.open(&Name::dav("response"));
-                out.text_element(&Name::dav("href"), &ctx.href(p, false));
+            Some(Entry::Gone(p)) => {
+                out.open(&Name::dav("response")).open(&Name::dav("href"));
+                out.text_with(|buf| ctx.push_href(buf, &p, false));
+                out.close();
                 out.text_element(&Name::dav("status"), &status_line(StatusCode::NOT_FOUND));
                 out.close();
             }
+            None => {
+                let Some((truncated, token)) = tail.take() else {
+                    return false;
+                };
+                if truncated {
+                    // RFC 6578 §3.6: the request-URI with 507 says the answer is partial.
+                    out.open(&Name::dav("response"));
+                    out.text_element(&Name::dav("href"), &ctx.href(&ctx.path, true));
+                    out.text_element(
+                        &Name::dav("status"),
+                        &status_line(StatusCode::INSUFFICIENT_STORAGE),
+                    );
+                    out.open(&Name::dav("error"))
+                        .empty(&Name::dav("number-of-matches-within-limits"))
+                        .close();
+                    out.close();
+                }
+                out.text_element(&Name::dav("sync-token"), &token);
+            }
         }
-    }
-    if answer.truncated {
-        // RFC 6578 §3.6: the request-URI with 507 says the answer is partial.
-        out.open(&Name::dav("response"));
-        out.text_element(&Name::dav("href"), &ctx.href(&ctx.path, true));
-        out.text_element(
-            &Name::dav("status"),
-            &status_line(StatusCode::INSUFFICIENT_STORAGE),
-        );
-        out.open(&Name::dav("error"))
-            .empty(&Name::dav("number-of-matches-within-limits"))
-            .close();
-        out.close();
-    }
-    out.text_element(&Name::dav("sync-token"), &answer.token);
-    Ok(multistatus(out.finish()))
+        true
+    }))
 }
 
 /// A changed path as it is now: present with its properties, or gone.
