@@ -10,3 +10,4 @@ pub mod freebusy;
 pub mod ical;
 #[cfg(test)]
 mod testkit;
+pub mod vcard;
