@@ -4,6 +4,7 @@
 //! store: no I/O, SQL or HTTP, so a calendar object written through one protocol is the same
 //! object the others read.
 
+pub mod cardfilter;
 pub mod expand;
 pub mod filter;
 pub mod freebusy;
