@@ -61,6 +61,8 @@ pub enum AdminError {
     BadCredentialName,
     #[error("{0}")]
     Password(#[from] secret::SecretError),
+    #[error("{0} has no address book named {1}; list them with `domus addressbook list {0}`")]
+    NoSuchAddressBook(String, String),
     #[error("storage error: {0}")]
     Store(#[from] StoreError),
 }
@@ -379,4 +381,86 @@ pub fn bootstrap(store: &Store) -> Result<Option<String>> {
         .system()
         .write(|w| w.add_platform_admin(&account.primary_address))?;
     Ok(password)
+}
+
+/// An address book as `domus addressbook list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressBookInfo {
+    pub id: i64,
+    pub name: String,
+    pub display_name: String,
+    pub cards: i64,
+}
+
+/// The address books of a user.
+pub fn addressbooks(store: &Store, address: &str) -> Result<Vec<AddressBookInfo>> {
+    let (_, db, account) = account_of(store, address)?;
+    Ok(db.read(|r| -> std::result::Result<_, StoreError> {
+        let mut out = Vec::new();
+        for b in r.addressbooks(&account.id)? {
+            out.push(AddressBookInfo {
+                id: b.id,
+                display_name: crate::carddav::display_name(r, &b)?,
+                cards: r.card_count(b.id)?,
+                name: b.name,
+            });
+        }
+        Ok(out)
+    })?)
+}
+
+fn addressbook_of(
+    store: &Store,
+    address: &str,
+    book: &str,
+) -> Result<(Arc<DomainDb>, crate::store::contacts::AddressBook)> {
+    let (_, db, account) = account_of(store, address)?;
+    let found = db.read(|r| r.addressbook(&account.id, book))?;
+    let book = found.ok_or_else(|| {
+        AdminError::NoSuchAddressBook(account.primary_address.clone(), book.to_string())
+    })?;
+    Ok((db, book))
+}
+
+/// Every card of a user's book as one multi-vCard text.
+pub fn export_addressbook(
+    store: &Store,
+    address: &str,
+    book: &str,
+    version: crate::groupware::vcard::VcardVersion,
+) -> Result<String> {
+    let (db, book) = addressbook_of(store, address, book)?;
+    Ok(db.read(|r| crate::carddav::exchange::export(r, &book, version))?)
+}
+
+/// Imports a multi-vCard file into a user's book (see `carddav::exchange::import`).
+pub fn import_addressbook(
+    store: &Store,
+    address: &str,
+    book: &str,
+    bytes: &[u8],
+    opts: crate::carddav::exchange::ImportOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> std::result::Result<crate::carddav::exchange::ImportReport, ImportFailure> {
+    let (db, book) = addressbook_of(store, address, book)?;
+    db.write(|w| -> std::result::Result<_, ImportFailure> {
+        crate::carddav::exchange::import(w, &book, bytes, opts, progress)
+            .map_err(ImportFailure::Import)
+    })
+}
+
+/// Why an import failed: the file (with the invalid cards), or the command.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportFailure {
+    #[error(transparent)]
+    Import(crate::carddav::exchange::ImportError),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+}
+
+impl From<StoreError> for ImportFailure {
+    fn from(e: StoreError) -> Self {
+        ImportFailure::Admin(AdminError::Store(e))
+    }
 }

@@ -126,7 +126,7 @@ macro_rules! say {
     }};
 }
 
-fn open(data: &Path) -> anyhow::Result<Store> {
+pub(crate) fn open(data: &Path) -> anyhow::Result<Store> {
     if !data.join("system.sqlite").exists() {
         bail!(
             "no Domus data folder at {}; start the server once with `domus serve --data {}`, \
@@ -154,7 +154,7 @@ fn read_password() -> anyhow::Result<String> {
     Ok(pw)
 }
 
-fn print_json(v: &serde_json::Value) {
+pub(crate) fn print_json(v: &serde_json::Value) {
     say!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 

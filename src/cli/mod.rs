@@ -1,6 +1,7 @@
 //! The `domus` command line: `serve` runs the server; every other command administers a
 //! data folder directly, safely while a server is running on it.
 
+mod addressbook;
 mod admin;
 mod serve;
 
@@ -51,6 +52,9 @@ enum Command {
     /// API tokens, for `Authorization: Bearer` (scripts, JMAP clients).
     #[command(subcommand)]
     Token(admin::CredentialCmd),
+    /// List, export and import a user's address books (vCard files).
+    #[command(subcommand, name = "addressbook")]
+    AddressBook(addressbook::AddressBookCmd),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -66,6 +70,7 @@ pub fn run() -> i32 {
             &data_dir(data),
             crate::store::domain::CredentialKind::AppPassword,
         ),
+        Command::AddressBook(cmd) => addressbook::run(cmd, &data_dir(data)),
         Command::Token(cmd) => admin::credential(
             cmd,
             &data_dir(data),

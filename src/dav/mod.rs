@@ -53,6 +53,7 @@ pub fn router(spaces: Spaces) -> Router<AppState> {
         .route("/", any(handle_root))
         // RFC 6764 §5: bootstrapping from a bare host name.
         .route("/.well-known/caldav", any(well_known))
+        .route("/.well-known/carddav", any(well_known))
         .route("/dav", any(handle))
         .route("/dav/", any(handle))
         .route("/dav/{*rest}", any(handle))
@@ -62,7 +63,7 @@ pub fn router(spaces: Spaces) -> Router<AppState> {
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
 }
 
-/// `/.well-known/caldav` points at the DAV root, where PROPFIND finds the principal.
+/// `/.well-known/caldav` and `/.well-known/carddav` point at the DAV root, where PROPFIND finds the principal.
 async fn well_known(req: Request) -> Response {
     crate::http::drain(req.into_body()).await;
     (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, ROOT)]).into_response()

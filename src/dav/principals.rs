@@ -26,6 +26,7 @@ pub struct PrincipalSpace;
 
 const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
 const CS: &str = "http://calendarserver.org/ns/";
+const CARDDAV: &str = "urn:ietf:params:xml:ns:carddav";
 
 fn read_only() -> DavError {
     DavError::condition(
@@ -109,6 +110,22 @@ fn calendar_home_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
+/// The address book home of an address.
+fn addressbook_home_of(address: &str) -> String {
+    format!(
+        "{ROOT}addressbooks/{}/",
+        super::href::encode_segment(address)
+    )
+}
+
+/// RFC 6352 §7.1.1: where the principal's address books are.
+fn addressbook_home_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::fixed(CARDDAV, "addressbook-home-set"))
+        .text_element(&Name::dav("href"), &addressbook_home_of(&env.ctx.owner))
+        .close();
+    true
+}
+
 #[rustfmt::skip]
 static PRINCIPAL_PROPS: &[LiveProp] = &[
     LiveProp { ns: DAV, name: "displayname", protected: true, allprop: true, write: displayname },
@@ -119,6 +136,7 @@ static PRINCIPAL_PROPS: &[LiveProp] = &[
     LiveProp { ns: CALDAV, name: "calendar-user-address-set", protected: true, allprop: false, write: calendar_user_address_set },
     LiveProp { ns: CALDAV, name: "calendar-user-type", protected: true, allprop: false, write: calendar_user_type },
     LiveProp { ns: CALDAV, name: "calendar-home-set", protected: true, allprop: false, write: calendar_home_set },
+    LiveProp { ns: CARDDAV, name: "addressbook-home-set", protected: true, allprop: false, write: addressbook_home_set },
     LiveProp { ns: CS, name: "email-address-set", protected: true, allprop: false, write: email_address_set },
 ];
 
@@ -475,6 +493,11 @@ async fn search(
                 found
                     .open(w)
                     .text_element(&Name::dav("href"), &home_of(&a.primary_address))
+                    .close();
+            } else if w.is(CARDDAV, "addressbook-home-set") {
+                found
+                    .open(w)
+                    .text_element(&Name::dav("href"), &addressbook_home_of(&a.primary_address))
                     .close();
             } else if w.is(CALDAV, "calendar-user-type") {
                 found.text_element(w, "INDIVIDUAL");

@@ -98,6 +98,18 @@ pub trait Space: Send + Sync + 'static {
         path: &str,
     ) -> Result<Option<Vec<u8>>, DavError>;
 
+    /// The representation GET sends of `body` (a resource's content), chosen from the
+    /// request (e.g. a card's vCard version from `Accept`): the bytes, and a content type
+    /// when they are not the stored representation (GET then sends no ETag).
+    fn represent(
+        &self,
+        _ctx: &Ctx,
+        _node: &Resource,
+        body: Vec<u8>,
+    ) -> (Vec<u8>, Option<&'static str>) {
+        (body, None)
+    }
+
     /// Stores a resource; returns it and whether it was created.
     fn put(
         &self,

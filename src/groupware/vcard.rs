@@ -133,6 +133,9 @@ pub struct IngestOptions {
     /// A card without UID gets one derived from its content (`derived_uid`) instead of being
     /// refused: for imports, where the same file imported twice must give the same UIDs.
     pub repair_uid: bool,
+    /// The UID a card without one gets (before `repair_uid`): a PUT names the card at its
+    /// href, so a client that sends no UID keeps one identity across its updates.
+    pub uid_fallback: Option<String>,
     /// The version vCard 2.1 input is stored as.
     pub legacy_version: VcardVersion,
 }
@@ -146,6 +149,7 @@ impl Default for IngestOptions {
         IngestOptions {
             max_bytes: DEFAULT_MAX_BYTES,
             repair_uid: false,
+            uid_fallback: None,
             legacy_version: VcardVersion::V3,
         }
     }
@@ -345,6 +349,7 @@ fn ingest_card(
         .unwrap_or_default();
     let new_uid = match card.first_text("UID").filter(|uid| !uid.trim().is_empty()) {
         Some(_) => None,
+        None if opts.uid_fallback.is_some() => opts.uid_fallback.clone(),
         None if opts.repair_uid => Some(derived_uid(&card, &full_name)),
         None => {
             return Err(VcardError::invalid(

@@ -41,6 +41,8 @@ pub struct ApiError {
     /// For 401: the realm of the `WWW-Authenticate` challenge. For 429: seconds to wait.
     pub challenge: Option<String>,
     pub retry_after: Option<u64>,
+    /// Structured detail merged into the JSON body (e.g. the invalid cards of an import).
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -51,6 +53,7 @@ impl ApiError {
             message: message.into(),
             challenge: None,
             retry_after: None,
+            details: None,
         }
     }
 
@@ -134,7 +137,12 @@ impl IntoResponse for ApiError {
             // 401 and 429 were logged with their reason where they were decided.
             tracing::info!(status = self.status.as_u16(), code = self.code, reason = %self.message, "client error");
         }
-        let body = serde_json::json!({ "error": self.code, "message": self.message });
+        let mut body = serde_json::json!({ "error": self.code, "message": self.message });
+        if let (Some(serde_json::Value::Object(extra)), Some(map)) =
+            (self.details, body.as_object_mut())
+        {
+            map.extend(extra);
+        }
         let mut resp = (self.status, axum::Json(body)).into_response();
         resp.extensions_mut().insert(ReasonLogged);
         if let Some(realm) = &self.challenge {

@@ -1,6 +1,8 @@
 //! The HTTP edge: routing, authentication (once, before handlers), body limits, tracing,
 //! and the JSON API. Protocol modules (DAV, JMAP) will mount their routers here.
 
+mod addressbooks;
+pub use addressbooks::parse_version as parse_vcard_version;
 mod api;
 mod error;
 mod extract;
@@ -69,6 +71,7 @@ static DAV_SPACES: crate::dav::Spaces = &[
     &crate::dav::files::FileSpace,
     &crate::dav::principals::PrincipalSpace,
     &crate::caldav::CalendarSpace,
+    &crate::carddav::AddressBookSpace,
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -93,10 +96,24 @@ pub fn router(state: AppState) -> Router {
             get(api::list_tokens).post(api::create_token),
         )
         .route("/api/v1/me/tokens/{name}", delete(api::revoke_token))
+        .route("/api/v1/addressbooks", get(addressbooks::list))
+        .route(
+            "/api/v1/addressbooks/{id}/export",
+            get(addressbooks::export),
+        )
         .layer(axum::middleware::from_fn(buffer_body))
         .layer(RequestBodyLimitLayer::new(max_body));
+    // Imports carry whole address books: the upload limit, not the JSON one.
+    let uploads = Router::new()
+        .route(
+            "/api/v1/addressbooks/{id}/import",
+            axum::routing::post(addressbooks::import),
+        )
+        .layer(axum::middleware::from_fn(buffer_body))
+        .layer(RequestBodyLimitLayer::new(max_upload));
     Router::new()
         .merge(api)
+        .merge(uploads)
         .merge(dav)
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn(error::log_unexplained_errors))

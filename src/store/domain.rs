@@ -189,6 +189,62 @@ CREATE TABLE calendar_home_property (
 CREATE INDEX calendar_object_listing
     ON calendar_object (calendar_id, name, uid, component, etag, size, created_at, modified_at);
 "#,
+    r#"
+-- Address books (`/dav/addressbooks/<address>/<name>/`) and their cards. Index columns
+-- answer PROPFIND, sync and e-mail searches without parsing vCards.
+CREATE TABLE addressbook (
+    id          INTEGER PRIMARY KEY,
+    account_id  TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,          -- the URL segment
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    UNIQUE (account_id, name)
+) STRICT;
+
+-- Dead properties of address books (displayname, description, ...), verbatim.
+CREATE TABLE addressbook_property (
+    addressbook_id INTEGER NOT NULL REFERENCES addressbook(id) ON DELETE CASCADE,
+    ns             TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    xml            TEXT NOT NULL,
+    PRIMARY KEY (addressbook_id, ns, name)
+) STRICT;
+
+CREATE TABLE card (
+    id             INTEGER PRIMARY KEY,
+    addressbook_id INTEGER NOT NULL REFERENCES addressbook(id) ON DELETE CASCADE,
+    name           TEXT NOT NULL,       -- the URL segment, e.g. 'abc.vcf'
+    uid            TEXT NOT NULL,
+    version        TEXT NOT NULL,       -- '3.0' or '4.0': the form the data is stored in
+    kind           TEXT NOT NULL,       -- individual, group, org or location
+    etag           TEXT NOT NULL,
+    size           INTEGER NOT NULL,
+    fn             TEXT NOT NULL,
+    data           TEXT NOT NULL,       -- the vCard as stored
+    created_at     INTEGER NOT NULL,
+    modified_at    INTEGER NOT NULL,
+    UNIQUE (addressbook_id, name),
+    UNIQUE (addressbook_id, uid)
+) STRICT;
+-- Listings read this index alone.
+CREATE INDEX card_listing
+    ON card (addressbook_id, name, uid, version, kind, etag, size, created_at, modified_at);
+
+-- The e-mail addresses of each card, lowercased: candidates of e-mail text-matches.
+CREATE TABLE card_email (
+    card_id INTEGER NOT NULL REFERENCES card(id) ON DELETE CASCADE,
+    email   TEXT NOT NULL
+) STRICT;
+CREATE INDEX card_email_by_card ON card_email (card_id);
+CREATE INDEX card_email_by_email ON card_email (email);
+
+-- Every account has a default address book.
+INSERT INTO addressbook (account_id, name, created_at, modified_at)
+    SELECT id, 'contacts', created_at, created_at FROM account;
+INSERT INTO addressbook_property (addressbook_id, ns, name, xml)
+    SELECT id, 'DAV:', 'displayname', '<D:displayname xmlns:D="DAV:">Contacts</D:displayname>'
+    FROM addressbook;
+"#,
 ];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.
@@ -549,11 +605,12 @@ impl DomainRead<'_> {
         }))
     }
 
-    /// Bytes an account stores: its files and its calendar objects (RFC 4331 quota use).
+    /// Bytes an account stores: its files, calendar objects and cards (RFC 4331 quota use).
     pub fn account_usage(&self, id: &AccountId) -> Result<i64> {
         Ok(self.c.query_row(
             "SELECT (SELECT coalesce(sum(size), 0) FROM dav_file WHERE account_id = ?1)
-                  + (SELECT coalesce(sum(o.size), 0) FROM calendar_object o JOIN calendar c ON c.id = o.calendar_id WHERE c.account_id = ?1)",
+                  + (SELECT coalesce(sum(o.size), 0) FROM calendar_object o JOIN calendar c ON c.id = o.calendar_id WHERE c.account_id = ?1)
+                  + (SELECT coalesce(sum(k.size), 0) FROM card k JOIN addressbook b ON b.id = k.addressbook_id WHERE b.account_id = ?1)",
             [id.as_str()],
             |r| r.get(0),
         )?)
@@ -709,8 +766,9 @@ impl DomainWrite<'_> {
             )
             .map_err(conflict_on_unique(primary_address))?;
         self.insert_address(&id, primary_address, now)?;
-        self.record_change(SCOPE_ACCOUNTS, id.as_str(), ChangeKind::Created)?;
+        self.record_account_change(&id, ChangeKind::Created)?;
         self.create_default_calendars(&id)?;
+        self.create_default_addressbook(&id)?;
         Ok(id)
     }
 
@@ -727,7 +785,7 @@ impl DomainWrite<'_> {
 
     pub fn add_address(&self, id: &AccountId, address: &str) -> Result<()> {
         self.insert_address(id, address, now_unix())?;
-        self.record_change(SCOPE_ACCOUNTS, id.as_str(), ChangeKind::Updated)?;
+        self.record_account_change(id, ChangeKind::Updated)?;
         Ok(())
     }
 
@@ -750,7 +808,7 @@ impl DomainWrite<'_> {
                 self.r
                     .c
                     .execute("DELETE FROM address WHERE address = ?1", [address])?;
-                self.record_change(SCOPE_ACCOUNTS, &id, ChangeKind::Updated)?;
+                self.record_account_change(&AccountId::from_db(id), ChangeKind::Updated)?;
                 Ok(())
             }
         }
@@ -787,7 +845,19 @@ impl DomainWrite<'_> {
         if n == 0 {
             return Err(StoreError::NotFound(id.to_string()));
         }
-        self.record_change(SCOPE_ACCOUNTS, id.as_str(), ChangeKind::Destroyed)?;
+        self.record_account_change(id, ChangeKind::Destroyed)?;
+        Ok(())
+    }
+
+    /// An account came, changed its addresses or name, or went: the accounts scope and
+    /// the domain directory (whose cards are generated from accounts) both change.
+    fn record_account_change(&self, id: &AccountId, kind: ChangeKind) -> Result<()> {
+        self.record_change(SCOPE_ACCOUNTS, id.as_str(), kind)?;
+        self.record_change(
+            super::contacts::SCOPE_DIRECTORY,
+            &super::contacts::directory_path(id),
+            kind,
+        )?;
         Ok(())
     }
 

@@ -17,6 +17,7 @@
 //! twins, which move the blocking work off the async runtime).
 
 pub mod calendars;
+pub mod contacts;
 mod db;
 pub mod domain;
 pub mod files;

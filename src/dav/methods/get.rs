@@ -45,24 +45,35 @@ pub async fn get(ctx: Ctx, head: bool) -> Result<Response, DavError> {
     }
     match body {
         Ok(bytes) => {
+            let (bytes, converted) = ctx.space.represent(&ctx, &node, bytes);
             let len = bytes.len().to_string();
-            let ctype = if node.content_type.is_empty() {
-                "application/octet-stream".to_string()
-            } else {
-                node.content_type.to_string()
+            let ctype = match converted {
+                Some(ctype) => ctype.to_string(),
+                None if node.content_type.is_empty() => "application/octet-stream".to_string(),
+                None => node.content_type.to_string(),
             };
-            let headers = [
-                (header::CONTENT_TYPE, ctype),
-                (header::ETAG, node.etag.clone()),
-                (header::LAST_MODIFIED, timefmt::http_date(node.modified_at)),
-                (header::CONTENT_LENGTH, len),
-            ];
             let body = if head {
                 Body::empty()
             } else {
                 Body::from(bytes)
             };
-            Ok((StatusCode::OK, headers, body).into_response())
+            let mut response = (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, ctype),
+                    (header::LAST_MODIFIED, timefmt::http_date(node.modified_at)),
+                    (header::CONTENT_LENGTH, len),
+                ],
+                body,
+            )
+                .into_response();
+            // The ETag names the stored representation; a converted one gets none.
+            if converted.is_none()
+                && let Ok(etag) = header::HeaderValue::from_str(&node.etag)
+            {
+                response.headers_mut().insert(header::ETAG, etag);
+            }
+            Ok(response)
         }
         Err(members) => {
             let mut html = String::from(

@@ -55,7 +55,14 @@ pub async fn mkcol(ctx: Ctx, body: Body, calendar: bool) -> Result<Response, Dav
             .header(header::CONTENT_TYPE)
             .unwrap_or("")
             .to_ascii_lowercase();
-        if !ctype.contains("xml") && !calendar {
+        // A missing type is taken as XML when the body looks like it (some clients
+        // send none); anything else that is not XML is refused.
+        let looks_xml = ctype.is_empty()
+            && bytes
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|b| *b == b'<');
+        if !ctype.contains("xml") && !calendar && !looks_xml {
             return Err(DavError::status(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!("MKCOL with a body of type {ctype:?}"),

@@ -64,5 +64,10 @@ pub async fn put(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     } else {
         StatusCode::NO_CONTENT
     };
+    // RFC 4791 §5.3.4, RFC 6352 §6.3.2.3: no ETag when the server stored something other
+    // than the body it was sent (clients.md #11).
+    if node.attr("altered").is_some() {
+        return Ok(status.into_response());
+    }
     Ok((status, [(header::ETAG, node.etag)]).into_response())
 }
