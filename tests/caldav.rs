@@ -698,3 +698,405 @@ fn large_listings_are_streamed_whole() {
     assert!(first < last);
     assert!(synced.contains("<D:sync-token>urn:x-domus:sync:"));
 }
+
+/// Pacific/Auckland as Apple clients write it (NZDT +13 until April).
+const AUCKLAND_VTIMEZONE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Test//EN\r\nBEGIN:VTIMEZONE\r\nTZID:Pacific/Auckland\r\nBEGIN:DAYLIGHT\r\nTZOFFSETFROM:+1200\r\nRRULE:FREQ=YEARLY;BYMONTH=9;BYDAY=-1SU\r\nDTSTART:20070930T020000\r\nTZNAME:NZDT\r\nTZOFFSETTO:+1300\r\nEND:DAYLIGHT\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+1300\r\nRRULE:FREQ=YEARLY;BYMONTH=4;BYDAY=1SU\r\nDTSTART:20080406T030000\r\nTZNAME:NZST\r\nTZOFFSETTO:+1200\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n";
+
+/// A zone of the client's own, UTC-8 all year: its rules are what counts.
+const MINUS_EIGHT_VTIMEZONE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Test//EN\r\nBEGIN:VTIMEZONE\r\nTZID:Custom Minus Eight\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:-0800\r\nTZOFFSETTO:-0800\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n";
+
+/// The hrefs' last segments in a multistatus, sorted.
+fn names_in(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .split("<D:href>")
+        .skip(1)
+        .filter_map(|h| h.split("</D:href>").next())
+        .map(|h| h.rsplit('/').next().unwrap_or(h).to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A calendar-query on `cal` for VEVENTs in [start, end), with `extra` after the filter.
+fn events_between(
+    s: &Server,
+    cal: &str,
+    start: &str,
+    end: &str,
+    extra: &str,
+) -> (StatusCode, String) {
+    report(
+        s,
+        cal,
+        &format!(
+            r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="{start}" end="{end}"/></C:comp-filter></C:comp-filter></C:filter>{extra}</C:calendar-query>"#
+        ),
+    )
+}
+
+fn floating_event(uid: &str, dates: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n{dates}SUMMARY:{uid}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+fn propfind_calendar(s: &Server, path: &str, props: &str) -> String {
+    req(s, "PROPFIND", path)
+        .header("Depth", "0")
+        .body(format!(
+            r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>{props}</D:prop></D:propfind>"#
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
+#[test]
+fn floating_times_are_read_in_the_calendar_or_query_time_zone() {
+    let s = setup();
+    let nz = format!("{HOME}nz/");
+    let la = format!("{HOME}la/");
+    // MKCALENDAR with CALDAV:calendar-timezone (a VTIMEZONE) and with RFC 7809's id.
+    let r = req(&s, "MKCALENDAR", &nz)
+        .body(format!(
+            r#"<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>{AUCKLAND_VTIMEZONE}</C:calendar-timezone></D:prop></D:set></C:mkcalendar>"#
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = req(&s, "MKCALENDAR", &la)
+        .body(r#"<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone-id>America/Los_Angeles</C:calendar-timezone-id></D:prop></D:set></C:mkcalendar>"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Each property brings the other along.
+    let text = propfind_calendar(&s, &nz, "<C:calendar-timezone-id/>");
+    assert!(
+        text.contains(">Pacific/Auckland</C:calendar-timezone-id>"),
+        "{text}"
+    );
+    let text = propfind_calendar(&s, &la, "<C:calendar-timezone/>");
+    assert!(
+        text.contains("TZID:America/Los_Angeles") && text.contains("BEGIN:DAYLIGHT"),
+        "{text}"
+    );
+
+    // The same floating hour from 23:30 on 2026-03-01, and an all-day event on March 1.
+    let late = floating_event(
+        "late",
+        "DTSTART:20260301T233000\r\nDTEND:20260302T003000\r\n",
+    );
+    let day = floating_event("day", "DTSTART;VALUE=DATE:20260301\r\n");
+    for cal in [&nz, &la, &CAL.to_string()] {
+        for (name, body) in [("late.ics", &late), ("day.ics", &day)] {
+            let status = put(&s, &format!("{cal}{name}"), body).status();
+            assert_eq!(status, StatusCode::CREATED, "{cal}{name}");
+        }
+    }
+    let hits = |cal: &str, start: &str, end: &str| {
+        let (status, text) = events_between(&s, cal, start, end, "");
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{text}");
+        names_in(&text)
+    };
+    // Auckland: the hour is 10:30Z-11:30Z, March 1 is 2026-02-28T11:00Z-2026-03-01T11:00Z.
+    assert_eq!(
+        hits(&nz, "20260301T100000Z", "20260301T110000Z"),
+        ["day.ics", "late.ics"]
+    );
+    assert_eq!(
+        hits(&nz, "20260301T113000Z", "20260302T090000Z"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        hits(&nz, "20260228T120000Z", "20260228T130000Z"),
+        ["day.ics"]
+    );
+    // Los Angeles (PST): the hour is 07:30Z-08:30Z on March 2, March 1 is 08:00Z-08:00Z.
+    assert_eq!(
+        hits(&la, "20260301T100000Z", "20260301T110000Z"),
+        ["day.ics"]
+    );
+    assert_eq!(
+        hits(&la, "20260302T070000Z", "20260302T073000Z"),
+        ["day.ics"]
+    );
+    assert_eq!(
+        hits(&la, "20260302T080000Z", "20260302T090000Z"),
+        ["late.ics"]
+    );
+    // A calendar without a time zone reads them as UTC.
+    assert_eq!(
+        hits(CAL, "20260301T233000Z", "20260301T233100Z"),
+        ["day.ics", "late.ics"]
+    );
+    assert_eq!(
+        hits(CAL, "20260301T100000Z", "20260301T110000Z"),
+        ["day.ics"]
+    );
+    assert_eq!(
+        hits(CAL, "20260302T080000Z", "20260302T090000Z"),
+        Vec::<String>::new()
+    );
+
+    // The query's CALDAV:timezone, or RFC 7809's CALDAV:timezone-id, overrides the calendar's.
+    let in_query = |extra: &str| {
+        let (status, text) = events_between(&s, &nz, "20260302T080000Z", "20260302T090000Z", extra);
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{text}");
+        names_in(&text)
+    };
+    assert_eq!(
+        in_query(&format!("<C:timezone>{MINUS_EIGHT_VTIMEZONE}</C:timezone>")),
+        ["late.ics"]
+    );
+    assert_eq!(
+        in_query("<C:timezone-id>America/Los_Angeles</C:timezone-id>"),
+        ["late.ics"]
+    );
+    assert_eq!(in_query(""), Vec::<String>::new());
+    let (status, text) = events_between(
+        &s,
+        &nz,
+        "20260302T080000Z",
+        "20260302T090000Z",
+        "<C:timezone-id>Mars/Olympus</C:timezone-id>",
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(text.contains("valid-timezone"), "{text}");
+    let (status, text) = events_between(
+        &s,
+        &nz,
+        "20260302T080000Z",
+        "20260302T090000Z",
+        "<C:timezone>BEGIN:VCALENDAR</C:timezone>",
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(text.contains("valid-calendar-data"), "{text}");
+
+    // calendar-data with expand writes the floating times in UTC, read in the zone.
+    let (_, text) = report(
+        &s,
+        &nz,
+        r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data><C:expand start="20260301T000000Z" end="20260303T000000Z"/></C:calendar-data></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY"><C:text-match>late</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#,
+    );
+    assert!(text.contains("DTSTART:20260301T103000Z"), "{text}");
+
+    // free-busy-query reads them in the calendar's zone.
+    let fb = req(&s, "REPORT", &la)
+        .header("Depth", "1")
+        .body(r#"<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="20260302T000000Z" end="20260303T000000Z"/></C:free-busy-query>"#)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        fb.contains("FBTYPE=BUSY:20260302T000000Z/20260302T083000Z"),
+        "{fb}"
+    );
+
+    // PROPPATCH: a new id moves the calendar's zone (and its VTIMEZONE); bad values are refused.
+    let patch = |body: &str| {
+        req(&s, "PROPPATCH", &nz)
+            .body(format!(
+                r#"<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">{body}</D:propertyupdate>"#
+            ))
+            .send()
+            .unwrap()
+    };
+    let r = patch(
+        "<D:set><D:prop><C:calendar-timezone-id>America/Los_Angeles</C:calendar-timezone-id></D:prop></D:set>",
+    );
+    assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+    assert_eq!(
+        hits(&nz, "20260302T080000Z", "20260302T090000Z"),
+        ["late.ics"]
+    );
+    let text = propfind_calendar(&s, &nz, "<C:calendar-timezone/>");
+    assert!(
+        text.contains("TZID:America/Los_Angeles") && !text.contains("NZDT"),
+        "{text}"
+    );
+    let r = patch(
+        "<D:set><D:prop><C:calendar-timezone-id>Mars/Olympus</C:calendar-timezone-id></D:prop></D:set>",
+    );
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().unwrap().contains("valid-timezone"));
+    let r = patch(
+        "<D:set><D:prop><C:calendar-timezone>no time zone</C:calendar-timezone></D:prop></D:set>",
+    );
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().unwrap().contains("valid-calendar-data"));
+    // A zone of the client's own: no id (it is not a standard name), its rules are used.
+    let r = patch(&format!(
+        "<D:set><D:prop><C:calendar-timezone>{MINUS_EIGHT_VTIMEZONE}</C:calendar-timezone></D:prop></D:set>"
+    ));
+    assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+    let text = propfind_calendar(&s, &nz, "<C:calendar-timezone-id/>");
+    assert!(
+        !text.contains("</C:calendar-timezone-id>") && text.contains("404"),
+        "{text}"
+    );
+    assert_eq!(
+        hits(&nz, "20260302T080000Z", "20260302T090000Z"),
+        ["late.ics"]
+    );
+    // Removing the time zone makes floating times UTC again.
+    let r = patch("<D:remove><D:prop><C:calendar-timezone/></D:prop></D:remove>");
+    assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+    assert_eq!(
+        hits(&nz, "20260301T233000Z", "20260301T233100Z"),
+        ["day.ics", "late.ics"]
+    );
+    // MKCALENDAR checks the same way.
+    let r = req(&s, "MKCALENDAR", &format!("{HOME}bad/"))
+        .body(r#"<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>BEGIN:VCALENDAR</C:calendar-timezone></D:prop></D:set></C:mkcalendar>"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[test]
+fn time_zones_by_reference_rfc_7809() {
+    let s = setup();
+    let dav = client()
+        .request(Method::OPTIONS, s.url(HOME))
+        .send()
+        .unwrap()
+        .headers()["dav"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(dav.contains("calendar-no-timezone"), "{dav}");
+
+    // A standard zone referenced by TZID alone is accepted and read in that zone.
+    let berlin = floating_event(
+        "berlin",
+        "DTSTART;TZID=Europe/Berlin:20260301T100000\r\nDTEND;TZID=Europe/Berlin:20260301T110000\r\n",
+    );
+    let r = put(&s, &format!("{CAL}berlin.ics"), &berlin);
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, text) = events_between(&s, CAL, "20260301T090000Z", "20260301T091500Z", "");
+    assert_eq!(names_in(&text), ["berlin.ics"]);
+    let (_, text) = events_between(&s, CAL, "20260301T100000Z", "20260301T110000Z", "");
+    assert_eq!(names_in(&text), Vec::<String>::new());
+    // One with its VTIMEZONE (a standard name), and one with a zone of its own.
+    let with_vtimezone = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Test//EN\r\n{}BEGIN:VEVENT\r\nUID:nz\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Pacific/Auckland:20260301T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        &AUCKLAND_VTIMEZONE[AUCKLAND_VTIMEZONE.find("BEGIN:VTIMEZONE").unwrap()
+            ..AUCKLAND_VTIMEZONE.find("END:VCALENDAR").unwrap()]
+    );
+    assert_eq!(
+        put(&s, &format!("{CAL}nz.ics"), &with_vtimezone).status(),
+        StatusCode::CREATED
+    );
+    let custom = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Test//EN\r\n{}BEGIN:VEVENT\r\nUID:custom\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Custom Minus Eight:20260301T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        &MINUS_EIGHT_VTIMEZONE[MINUS_EIGHT_VTIMEZONE.find("BEGIN:VTIMEZONE").unwrap()
+            ..MINUS_EIGHT_VTIMEZONE.find("END:VCALENDAR").unwrap()]
+    );
+    assert_eq!(
+        put(&s, &format!("{CAL}custom.ics"), &custom).status(),
+        StatusCode::CREATED
+    );
+
+    // GET (CalDAV-Timezones absent, so T): the missing VTIMEZONE is there, the ETag too.
+    let r = req(&s, "GET", &format!("{CAL}berlin.ics")).send().unwrap();
+    assert!(r.headers().get("etag").is_some());
+    let ics = r.text().unwrap();
+    assert_eq!(ics.matches("BEGIN:VTIMEZONE").count(), 1, "{ics}");
+    assert!(ics.contains("TZID:Europe/Berlin\r\n"), "{ics}");
+    assert!(
+        ics.find("BEGIN:VTIMEZONE").unwrap() < ics.find("BEGIN:VEVENT").unwrap(),
+        "{ics}"
+    );
+    // CalDAV-Timezones: F leaves out standard zones, whether stored or not; same ETag.
+    let r = req(&s, "GET", &format!("{CAL}berlin.ics"))
+        .header("CalDAV-Timezones", "F")
+        .send()
+        .unwrap();
+    assert!(r.headers().get("etag").is_some());
+    assert_eq!(r.text().unwrap(), berlin, "served as stored");
+    let text = req(&s, "GET", &format!("{CAL}nz.ics"))
+        .header("CalDAV-Timezones", "F")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        !text.contains("BEGIN:VTIMEZONE") && text.contains("UID:nz"),
+        "{text}"
+    );
+    let text = req(&s, "GET", &format!("{CAL}custom.ics"))
+        .header("CalDAV-Timezones", "F")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(text, custom, "a zone of its own stays");
+    // HEAD announces the length GET sends.
+    let head = req(&s, "HEAD", &format!("{CAL}berlin.ics")).send().unwrap();
+    assert_eq!(
+        head.headers()["content-length"].to_str().unwrap(),
+        ics.len().to_string()
+    );
+    // The whole calendar: each zone once; with F only the zone of its own.
+    let whole = req(&s, "GET", CAL).send().unwrap().text().unwrap();
+    assert_eq!(whole.matches("BEGIN:VTIMEZONE").count(), 3, "{whole}");
+    assert_eq!(
+        whole.matches("TZID:Europe/Berlin\r\n").count(),
+        1,
+        "{whole}"
+    );
+    let whole = req(&s, "GET", CAL)
+        .header("CalDAV-Timezones", "F")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(whole.matches("BEGIN:VTIMEZONE").count(), 1, "{whole}");
+    assert!(whole.contains("TZID:Custom Minus Eight\r\n"), "{whole}");
+
+    // calendar-data in reports follows CalDAV-Timezones.
+    let multiget = |header: Option<&str>| {
+        let mut r = req(&s, "REPORT", CAL)
+            .header("Depth", "1")
+            .body(r#"<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data/></D:prop><D:href>/dav/calendars/alice@a.test/calendar/berlin.ics</D:href><D:href>/dav/calendars/alice@a.test/calendar/nz.ics</D:href><D:href>/dav/calendars/alice@a.test/calendar/custom.ics</D:href></C:calendar-multiget>"#);
+        if let Some(value) = header {
+            r = r.header("CalDAV-Timezones", value);
+        }
+        let r = r.send().unwrap();
+        assert_eq!(r.status(), StatusCode::MULTI_STATUS);
+        r.text().unwrap()
+    };
+    for header in [None, Some("T")] {
+        let text = multiget(header);
+        assert_eq!(
+            text.matches("BEGIN:VTIMEZONE").count(),
+            3,
+            "{header:?}: {text}"
+        );
+        assert!(text.contains("TZID:Europe/Berlin"), "{text}");
+    }
+    let text = multiget(Some("F"));
+    assert_eq!(text.matches("BEGIN:VTIMEZONE").count(), 1, "{text}");
+    assert!(text.contains("TZID:Custom Minus Eight"), "{text}");
+    assert!(
+        !text.contains("TZID:Pacific/Auckland") && !text.contains("NZDT"),
+        "{text}"
+    );
+    assert!(
+        text.contains("DTSTART;TZID=Pacific/Auckland:20260301T100000"),
+        "{text}"
+    );
+    let r = req(&s, "REPORT", CAL)
+        .header("Depth", "1")
+        .header("CalDAV-Timezones", "F")
+        .body(r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="UID"><C:text-match>nz</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#)
+        .send()
+        .unwrap();
+    let text = r.text().unwrap();
+    assert!(
+        text.contains("UID:nz") && !text.contains("BEGIN:VTIMEZONE"),
+        "{text}"
+    );
+}

@@ -7,7 +7,7 @@
 use domus::groupware::filter::{
     Collation, CompFilter, MatchType, PropFilter, TextMatch, TimeRange,
 };
-use domus::groupware::ical::{IngestLimits, ingest, overlaps};
+use domus::groupware::ical::{FloatingZone, IngestLimits, ingest, overlaps, vtimezones};
 use domus::groupware::{expand, filter, freebusy};
 use libfuzzer_sys::fuzz_target;
 
@@ -55,10 +55,22 @@ fuzz_target!(|data: &[u8]| {
         },
     };
     let (qs, qe) = range.bounds();
+    // Floating times read as UTC, east or west of it (the query's or calendar's zone).
+    let floating = match (h >> 44) % 3 {
+        0 => FloatingZone::utc(),
+        1 => FloatingZone::from_name("Pacific/Auckland").unwrap_or_default(),
+        _ => FloatingZone::from_name("America/Los_Angeles").unwrap_or_default(),
+    };
 
-    let _ = overlaps(data, qs, qe, &limits);
-    let _ = expand::expand(data, &range, &limits);
-    let _ = expand::limit_recurrence_set(data, &range, &limits);
+    let _ = overlaps(data, qs, qe, &limits, &floating);
+    let _ = expand::expand(data, &range, &limits, &floating);
+    let _ = expand::limit_recurrence_set(data, &range, &limits, &floating);
+    // RFC 7809 on the stored text: adding the missing VTIMEZONEs, then leaving out the
+    // standard ones.
+    if let Ok(text) = std::str::from_utf8(data) {
+        let with = vtimezones::with_timezones(text);
+        let _ = vtimezones::without_standard_timezones(&with);
+    }
 
     let kind = object.kind.name().to_string();
     let simple = CompFilter {
@@ -85,9 +97,9 @@ fuzz_target!(|data: &[u8]| {
             comp_filters: Vec::new(),
         }],
     };
-    let _ = filter::matches(data, &simple, &limits);
+    let _ = filter::matches(data, &simple, &limits, &floating);
 
-    let periods = freebusy::busy_periods(&[data], &range, &limits);
+    let periods = freebusy::busy_periods(&[data], &range, &limits, &floating);
     for (s, e, _) in &periods {
         assert!(
             s < e && *s >= qs && *e <= qe,

@@ -6,6 +6,22 @@
 //! and the candidate step of time-range queries never parse iCalendar. Calendar
 //! properties a client sets (displayname, color, order, description, timezone) are dead
 //! properties kept verbatim; the component set is live and fixed at creation.
+//!
+//! Time zones:
+//! - CALDAV:calendar-timezone (RFC 4791 §5.2.2) and RFC 7809's CALDAV:calendar-timezone-id
+//!   are dead properties too, but checked when set (MKCALENDAR, PROPPATCH: one VTIMEZONE,
+//!   CALDAV:valid-calendar-data; a name the tz database knows, CALDAV:valid-timezone) and
+//!   kept consistent: setting the id also sets calendar-timezone to the zone's VTIMEZONE;
+//!   setting calendar-timezone sets the id when its TZID is a standard (IANA) name, else
+//!   removes it; removing either removes both. `calendar_zone` reads them (the id first) as
+//!   the zone of floating times in this calendar's queries (RFC 4791 §9.9); a value that
+//!   cannot be read counts as UTC.
+//! - RFC 7809 (time zones by reference): `calendar-no-timezone` is in the DAV header; a PUT
+//!   may reference standard zones by TZID without VTIMEZONE; the data served (GET of an
+//!   object or a whole calendar, calendar-data in reports) gets the VTIMEZONE of every
+//!   referenced zone it lacks, or, asked with `CalDAV-Timezones: F`, loses those
+//!   of standard zones (`ical::vtimezones`; GET through `Space::represent`, keeping the
+//!   ETag). No time zone service is run, so CALDAV:timezone-service-set is not offered.
 
 mod reports;
 mod select;
@@ -16,7 +32,8 @@ use crate::dav::props::{LiveProp, PropEnv};
 use crate::dav::space::{PropertyOp, ReportFuture, Resource, Space};
 use crate::dav::xml::{self, Element, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
-use crate::groupware::ical::{self, ComponentKind, IngestError, IngestLimits};
+use crate::groupware::ical::vtimezones;
+use crate::groupware::ical::{self, ComponentKind, FloatingZone, IngestError, IngestLimits};
 use crate::store::calendars::{Calendar, ObjectIndex, ObjectMeta, calendar_scope, home_scope};
 use crate::store::domain::{DomainRead, DomainWrite};
 use crate::store::files::DeadProperty;
@@ -300,6 +317,132 @@ pub fn merge(objects: &[String], name: Option<&str>) -> String {
     out
 }
 
+/// What RFC 7809's `CalDAV-Timezones` request header asks of served calendar data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TimezonePreference {
+    /// `T` or no header: every referenced TZID has its VTIMEZONE.
+    Include,
+    /// `F`: VTIMEZONEs of standard zones are left out.
+    OmitStandard,
+}
+
+impl TimezonePreference {
+    pub(super) fn of(ctx: &Ctx) -> TimezonePreference {
+        match ctx.header("CalDAV-Timezones") {
+            Some(value) if value.trim().eq_ignore_ascii_case("F") => {
+                TimezonePreference::OmitStandard
+            }
+            _ => TimezonePreference::Include,
+        }
+    }
+}
+
+/// Stored calendar data as served under `preference` (see the module doc).
+pub(super) fn served(data: String, preference: TimezonePreference) -> String {
+    let changed = match preference {
+        TimezonePreference::Include => vtimezones::with_timezones(&data),
+        TimezonePreference::OmitStandard => vtimezones::without_standard_timezones(&data),
+    };
+    match changed {
+        std::borrow::Cow::Owned(changed) => changed,
+        std::borrow::Cow::Borrowed(_) => data,
+    }
+}
+
+/// The text content of a verbatim property element.
+fn element_text(verbatim: &str) -> Result<String, DavError> {
+    Ok(xml::parse(verbatim.as_bytes())?.text())
+}
+
+/// A CALDAV property element holding `text`, self-contained as dead properties are stored.
+fn caldav_element(local: &str, text: &str) -> String {
+    let mut out = format!("<C:{local} xmlns:C=\"{CALDAV}\">");
+    xml::push_escaped(&mut out, text);
+    out.push_str(&format!("</C:{local}>"));
+    out
+}
+
+/// Checks CALDAV:calendar-timezone and CALDAV:calendar-timezone-id among the properties set
+/// by MKCALENDAR or PROPPATCH and keeps the two consistent (see the module doc); other
+/// properties pass unchanged, in order.
+fn timezone_ops(ops: &[PropertyOp]) -> Result<Vec<PropertyOp>, DavError> {
+    const TZ: &str = "calendar-timezone";
+    const TZ_ID: &str = "calendar-timezone-id";
+    let op = |local: &str, value: Option<String>| (CALDAV.to_string(), local.to_string(), value);
+    let mut out = Vec::with_capacity(ops.len());
+    for (ns, local, value) in ops {
+        if ns != CALDAV || (local != TZ && local != TZ_ID) {
+            out.push((ns.clone(), local.clone(), value.clone()));
+            continue;
+        }
+        match (local.as_str(), value) {
+            (_, None) => {
+                out.push(op(TZ, None));
+                out.push(op(TZ_ID, None));
+            }
+            (TZ, Some(verbatim)) => {
+                let text = element_text(verbatim)?;
+                let (_, tzid) = FloatingZone::from_vtimezone(text.trim().as_bytes(), &limits())
+                    .map_err(|e| {
+                        caldav_condition(
+                            StatusCode::FORBIDDEN,
+                            "valid-calendar-data",
+                            format!("CALDAV:calendar-timezone: {e}"),
+                        )
+                    })?;
+                out.push(op(TZ, Some(verbatim.clone())));
+                if vtimezones::is_standard(&tzid) {
+                    out.push(op(TZ_ID, Some(caldav_element(TZ_ID, &tzid))));
+                } else {
+                    out.push(op(TZ_ID, None));
+                }
+            }
+            (_, Some(verbatim)) => {
+                let text = element_text(verbatim)?;
+                let id = text.trim();
+                let vtimezone = FloatingZone::from_name(id)
+                    .and_then(|_| vtimezones::vtimezone_calendar(id))
+                    .ok_or_else(|| {
+                        caldav_condition(
+                            StatusCode::FORBIDDEN,
+                            "valid-timezone",
+                            format!("{id:?} is not a time zone this server knows"),
+                        )
+                    })?;
+                out.push(op(TZ_ID, Some(caldav_element(TZ_ID, id))));
+                out.push(op(TZ, Some(caldav_element(TZ, &vtimezone))));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The zone floating times of a calendar are read in (RFC 4791 §9.9): its
+/// CALDAV:calendar-timezone-id, else its CALDAV:calendar-timezone, else UTC. One read of
+/// the calendar's dead properties; a VTIMEZONE is parsed only without an id.
+pub(super) fn calendar_zone(
+    r: &DomainRead<'_>,
+    calendar_id: i64,
+) -> Result<FloatingZone, DavError> {
+    let props = r.calendar_properties(calendar_id)?;
+    let text_of = |local: &str| {
+        props
+            .iter()
+            .find(|p| p.ns == CALDAV && p.name == local)
+            .and_then(|p| element_text(&p.xml).ok())
+    };
+    if let Some(zone) = text_of("calendar-timezone-id").and_then(|id| FloatingZone::from_name(&id))
+    {
+        return Ok(zone);
+    }
+    if let Some(text) = text_of("calendar-timezone")
+        && let Ok((zone, _)) = FloatingZone::from_vtimezone(text.trim().as_bytes(), &limits())
+    {
+        return Ok(zone);
+    }
+    Ok(FloatingZone::utc())
+}
+
 fn forbidden(reason: &str) -> DavError {
     DavError::status(StatusCode::FORBIDDEN, reason)
 }
@@ -314,7 +457,8 @@ impl Space for CalendarSpace {
     }
 
     fn compliance_classes(&self) -> &'static [&'static str] {
-        &["calendar-access"]
+        // RFC 7809 §3.1.1: VTIMEZONEs of standard zones may be left out of PUTs.
+        &["calendar-access", "calendar-no-timezone"]
     }
 
     fn live_properties(&self) -> &'static [LiveProp] {
@@ -440,6 +584,21 @@ impl Space for CalendarSpace {
         }
     }
 
+    /// GET of an object or a whole calendar: VTIMEZONEs as `CalDAV-Timezones` asks (RFC
+    /// 7809). The ETag stays: with or without the VTIMEZONEs of standard zones it is the
+    /// same calendar data, as calendar-data in reports (whose getetag is the stored one).
+    fn represent(
+        &self,
+        ctx: &Ctx,
+        _node: &Resource,
+        body: Vec<u8>,
+    ) -> (Vec<u8>, Option<&'static str>) {
+        match String::from_utf8(body) {
+            Ok(text) => (served(text, TimezonePreference::of(ctx)).into_bytes(), None),
+            Err(e) => (e.into_bytes(), None),
+        }
+    }
+
     fn put(
         &self,
         w: &DomainWrite<'_>,
@@ -532,6 +691,7 @@ impl Space for CalendarSpace {
                 dead.push((ns.clone(), local.clone(), value.clone()));
             }
         }
+        let dead = timezone_ops(&dead)?;
         w.create_calendar(owner, name, &components, &dead)
             .map_err(|e| match e {
                 StoreError::Conflict(n) => {
@@ -646,7 +806,7 @@ impl Space for CalendarSpace {
                 let Some(c) = w.calendar(owner, name)? else {
                     return Err(DavError::not_found(format!("no calendar {name}")));
                 };
-                Ok(w.patch_calendar_properties(c.id, ops)?)
+                Ok(w.patch_calendar_properties(c.id, &timezone_ops(ops)?)?)
             }
             _ => Err(forbidden("only calendars have settable properties here")),
         }

@@ -3,11 +3,19 @@
 //! calendar-query finds candidates from the index (component, UTC bounds, instances)
 //! and re-checks only those against the time range in full; filters this server does
 //! not evaluate yet are refused with `CALDAV:supported-filter`, never silently ignored.
+//!
+//! Floating times (RFC 4791 §9.9) are read in the query's CALDAV:timezone or RFC 7809
+//! CALDAV:timezone-id, else the calendar's time zone (`super::calendar_zone`), else UTC:
+//! in calendar-query filters, free-busy-query, and calendar-data's expand and
+//! limit-recurrence-set (multiget: the calendar's). The index stores floating times as UTC,
+//! so in another zone the candidate window is widened by `FloatingZone::reach` first.
+//! calendar-data is served as RFC 7809's `CalDAV-Timezones` header asks
+//! (`super::served`), before component selection.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{CALDAV, Loc, limits, locate};
+use super::{CALDAV, Loc, TimezonePreference, calendar_zone, limits, locate};
 use crate::dav::methods::propfind::{Wanted, minimal, names_in, write_response_with};
 use crate::dav::methods::{status_line, streamed_multistatus};
 use crate::dav::space::{ReportFuture, Resource};
@@ -18,6 +26,7 @@ use crate::groupware::filter::{
     self, Collation, CompFilter, MatchType, ParamFilter, PropFilter, TextMatch, TimeRange,
 };
 use crate::groupware::freebusy;
+use crate::groupware::ical::FloatingZone;
 
 /// Most hrefs in one calendar-multiget.
 const MAX_HREFS: usize = 10_000;
@@ -65,6 +74,7 @@ fn write_object(
 async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
     let wanted = wanted_of(&root);
     let data_request = calendar_data_request(&root)?;
+    let preference = TimezonePreference::of(&ctx);
     let hrefs: Vec<String> = root
         .elements()
         .filter(|e| e.name.is_dav("href"))
@@ -81,36 +91,47 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         .collect();
     let account = ctx.account.clone();
     let lookup = paths.clone();
+    // Only expand and limit-recurrence-set read times: the calendar's zone is read for them.
+    let needs_zone = data_request.reads_times();
+    type Found = Option<(Resource, String, FloatingZone)>;
     let found = ctx
         .db
-        .read_async(
-            move |r| -> Result<Vec<Option<(Resource, String)>>, DavError> {
-                // Each calendar is looked up once; each object in one query with its data.
-                let mut calendars: std::collections::HashMap<
-                    String,
-                    Option<crate::store::calendars::Calendar>,
-                > = std::collections::HashMap::new();
-                let mut out = Vec::with_capacity(lookup.len());
-                for (_, path) in &lookup {
-                    let item = match path.as_deref().and_then(locate) {
-                        Some(Loc::Object(cal, obj)) => {
-                            if !calendars.contains_key(cal) {
-                                calendars.insert(cal.to_string(), r.calendar(&account, cal)?);
-                            }
-                            match calendars.get(cal).and_then(Option::as_ref) {
-                                Some(c) => r
-                                    .calendar_object_with_data(c.id, obj)?
-                                    .map(|(meta, data)| (super::object_resource(c, meta), data)),
+        .read_async(move |r| -> Result<Vec<Found>, DavError> {
+            // Each calendar is looked up once; each object in one query with its data.
+            let mut calendars: std::collections::HashMap<
+                String,
+                Option<(crate::store::calendars::Calendar, FloatingZone)>,
+            > = std::collections::HashMap::new();
+            let mut out = Vec::with_capacity(lookup.len());
+            for (_, path) in &lookup {
+                let item = match path.as_deref().and_then(locate) {
+                    Some(Loc::Object(cal, obj)) => {
+                        if !calendars.contains_key(cal) {
+                            let found = match r.calendar(&account, cal)? {
+                                Some(c) if needs_zone => {
+                                    let zone = calendar_zone(r, c.id)?;
+                                    Some((c, zone))
+                                }
+                                Some(c) => Some((c, FloatingZone::utc())),
                                 None => None,
-                            }
+                            };
+                            calendars.insert(cal.to_string(), found);
                         }
-                        _ => None,
-                    };
-                    out.push(item);
-                }
-                Ok(out)
-            },
-        )
+                        match calendars.get(cal).and_then(Option::as_ref) {
+                            Some((c, zone)) => {
+                                r.calendar_object_with_data(c.id, obj)?.map(|(meta, data)| {
+                                    (super::object_resource(c, meta), data, zone.clone())
+                                })
+                            }
+                            None => None,
+                        }
+                    }
+                    _ => None,
+                };
+                out.push(item);
+            }
+            Ok(out)
+        })
         .await?;
     let minimal = minimal(&ctx);
     let mut items = paths.into_iter().zip(found);
@@ -119,8 +140,8 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
             return false;
         };
         match item {
-            Some((res, data)) => {
-                let data = shape(&data, &data_request);
+            Some((res, data, zone)) => {
+                let data = shape(data, &data_request, &zone, preference);
                 write_object(&ctx, out, &res, &data, &wanted, minimal)
             }
             None => {
@@ -339,10 +360,19 @@ fn parse_filter(root: &Element) -> Result<CompFilter, DavError> {
 /// instances of a range as separate components, or the overrides of a range only.
 #[derive(Default)]
 struct DataRequest {
+    /// `calendar-data` is among the properties asked for: the data is shaped at all.
+    wanted: bool,
     expand: Option<TimeRange>,
     limit_recurrence_set: Option<TimeRange>,
     /// Component and property selection (RFC 4791 §9.6.1).
     select: Option<super::select::Selection>,
+}
+
+impl DataRequest {
+    /// Shaping the data reads its times (and so the zone of floating ones).
+    fn reads_times(&self) -> bool {
+        self.wanted && (self.expand.is_some() || self.limit_recurrence_set.is_some())
+    }
 }
 
 fn calendar_data_request(root: &Element) -> Result<DataRequest, DavError> {
@@ -352,7 +382,10 @@ fn calendar_data_request(root: &Element) -> Result<DataRequest, DavError> {
     else {
         return Ok(DataRequest::default());
     };
-    let mut req = DataRequest::default();
+    let mut req = DataRequest {
+        wanted: true,
+        ..DataRequest::default()
+    };
     if let Some(e) = cd.child(CALDAV, "expand") {
         req.expand = Some(parse_time_range(e)?);
     }
@@ -363,9 +396,18 @@ fn calendar_data_request(root: &Element) -> Result<DataRequest, DavError> {
     Ok(req)
 }
 
-/// The data as the request wants it; on any trouble, the data as stored.
-fn shape(data: &str, req: &DataRequest) -> String {
-    let shaped = shape_recurrences(data, req);
+/// The data as the request wants it; on any trouble, the data as stored. Floating times are
+/// read in `zone`; VTIMEZONEs follow `preference`, before any component selection.
+fn shape(
+    data: String,
+    req: &DataRequest,
+    zone: &FloatingZone,
+    preference: TimezonePreference,
+) -> String {
+    if !req.wanted {
+        return data;
+    }
+    let shaped = super::served(shape_recurrences(data, req, zone), preference);
     match &req.select {
         Some(sel) => super::select::apply(&shaped, sel).unwrap_or(shaped),
         None => shaped,
@@ -373,17 +415,73 @@ fn shape(data: &str, req: &DataRequest) -> String {
 }
 
 /// Expansion or recurrence-set limiting (§9.6.5, §9.6.6).
-fn shape_recurrences(data: &str, req: &DataRequest) -> String {
+fn shape_recurrences(data: String, req: &DataRequest, zone: &FloatingZone) -> String {
     if let Some(range) = &req.expand {
-        if let Ok(expanded) = expand::expand(data.as_bytes(), range, &limits()) {
+        if let Ok(expanded) = expand::expand(data.as_bytes(), range, &limits(), zone) {
             return expanded;
         }
     } else if let Some(range) = &req.limit_recurrence_set
-        && let Ok(limited) = expand::limit_recurrence_set(data.as_bytes(), range, &limits())
+        && let Ok(limited) = expand::limit_recurrence_set(data.as_bytes(), range, &limits(), zone)
     {
         return limited;
     }
-    data.to_string()
+    data
+}
+
+/// RFC 4791 §9.8 CALDAV:timezone or RFC 7809 §5.2 CALDAV:timezone-id of a calendar-query:
+/// the zone of floating times in the query, if it names one.
+fn query_zone(root: &Element) -> Result<Option<FloatingZone>, DavError> {
+    let timezone = root.child(CALDAV, "timezone");
+    let timezone_id = root.child(CALDAV, "timezone-id");
+    match (timezone, timezone_id) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(DavError::bad_request(
+            "calendar-query takes CALDAV:timezone or CALDAV:timezone-id, not both",
+        )),
+        (Some(el), None) => {
+            let text = el.text();
+            FloatingZone::from_vtimezone(text.trim().as_bytes(), &limits())
+                .map(|(zone, _)| Some(zone))
+                .map_err(|e| DavError::Condition {
+                    status: StatusCode::FORBIDDEN,
+                    element: Name::fixed(CALDAV, "valid-calendar-data"),
+                    hrefs: Vec::new(),
+                    reason: format!("CALDAV:timezone: {e}"),
+                })
+        }
+        (None, Some(el)) => {
+            let id = el.text();
+            let id = id.trim();
+            FloatingZone::from_name(id)
+                .map(Some)
+                .ok_or_else(|| DavError::Condition {
+                    status: StatusCode::FORBIDDEN,
+                    element: Name::fixed(CALDAV, "valid-timezone"),
+                    hrefs: Vec::new(),
+                    reason: format!("{id:?} is not a time zone this server knows"),
+                })
+        }
+    }
+}
+
+/// Some comp-filter or prop-filter of `filter` has a time-range.
+fn has_time_range(filter: &CompFilter) -> bool {
+    filter.time_range.is_some()
+        || filter.prop_filters.iter().any(|p| p.time_range.is_some())
+        || filter.comp_filters.iter().any(has_time_range)
+}
+
+/// The index window for a time range whose floating times are read in `zone`: the index
+/// holds them as UTC, so the window grows by the zone's reach on both sides.
+fn candidate_window(range: Option<TimeRange>, zone: &FloatingZone) -> (Option<i64>, Option<i64>) {
+    let Some(range) = range else {
+        return (None, None);
+    };
+    let reach = zone.reach();
+    (
+        range.start.map(|s| s.saturating_sub(reach)),
+        range.end.map(|e| e.saturating_add(reach)),
+    )
 }
 
 /// RFC 4791 §7.8: the index narrows to candidates (component, time range); the filter
@@ -392,6 +490,10 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
     let wanted = wanted_of(&root);
     let data_request = calendar_data_request(&root)?;
     let filter = parse_filter(&root)?;
+    let asked_zone = query_zone(&root)?;
+    // The calendar's time zone is read only when something reads times.
+    let reads_times = has_time_range(&filter) || data_request.reads_times();
+    let preference = TimezonePreference::of(&ctx);
     let Some(Loc::Calendar(cal)) = locate(&ctx.path) else {
         return Err(DavError::condition(
             StatusCode::FORBIDDEN,
@@ -405,33 +507,38 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         _ => (None, None),
     };
     let (account, cal) = (ctx.account.clone(), cal.to_string());
-    let matches = ctx
+    let (zone, matches) = ctx
         .db
-        .read_async(move |r| -> Result<Vec<(Resource, String)>, DavError> {
-            let Some(c) = r.calendar(&account, &cal)? else {
-                return Err(DavError::not_found(format!("no calendar {cal}")));
-            };
-            if filter.is_not_defined {
-                // A calendar object resource is a VCALENDAR: none lacks one.
-                return Ok(Vec::new());
-            }
-            let (start, end) = match range {
-                Some(t) => (t.start, t.end),
-                None => (None, None),
-            };
-            let candidates = r.calendar_candidates(c.id, component.as_deref(), start, end)?;
-            let mut out = Vec::new();
-            for meta in candidates {
-                let Some(data) = r.calendar_object_data(c.id, &meta.name)? else {
-                    continue;
+        .read_async(
+            move |r| -> Result<(FloatingZone, Vec<(Resource, String)>), DavError> {
+                let Some(c) = r.calendar(&account, &cal)? else {
+                    return Err(DavError::not_found(format!("no calendar {cal}")));
                 };
-                if !filter::matches(data.as_bytes(), &filter, &limits()).unwrap_or(false) {
-                    continue;
+                let zone = match asked_zone {
+                    Some(zone) => zone,
+                    None if reads_times => calendar_zone(r, c.id)?,
+                    None => FloatingZone::utc(),
+                };
+                if filter.is_not_defined {
+                    // A calendar object resource is a VCALENDAR: none lacks one.
+                    return Ok((zone, Vec::new()));
                 }
-                out.push((super::object_resource(&c, meta), data));
-            }
-            Ok(out)
-        })
+                let (start, end) = candidate_window(range, &zone);
+                let candidates = r.calendar_candidates(c.id, component.as_deref(), start, end)?;
+                let mut out = Vec::new();
+                for meta in candidates {
+                    let Some(data) = r.calendar_object_data(c.id, &meta.name)? else {
+                        continue;
+                    };
+                    if !filter::matches(data.as_bytes(), &filter, &limits(), &zone).unwrap_or(false)
+                    {
+                        continue;
+                    }
+                    out.push((super::object_resource(&c, meta), data));
+                }
+                Ok((zone, out))
+            },
+        )
         .await?;
     let minimal = minimal(&ctx);
     let mut matches = matches.into_iter();
@@ -439,13 +546,14 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         let Some((res, data)) = matches.next() else {
             return false;
         };
-        let data = shape(&data, &data_request);
+        let data = shape(data, &data_request, &zone, preference);
         write_object(&ctx, out, &res, &data, &wanted, minimal);
         true
     }))
 }
 
-/// RFC 4791 §7.10: the busy time of a calendar in a range, as one VFREEBUSY.
+/// RFC 4791 §7.10: the busy time of a calendar in a range, as one VFREEBUSY; floating
+/// times in the calendar's time zone.
 async fn free_busy(ctx: Ctx, root: Element) -> Result<Response, DavError> {
     let range = root
         .child(CALDAV, "time-range")
@@ -459,23 +567,25 @@ async fn free_busy(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         ));
     };
     let (account, cal) = (ctx.account.clone(), cal.to_string());
-    let datas = ctx
+    let (zone, datas) = ctx
         .db
-        .read_async(move |r| -> Result<Vec<String>, DavError> {
+        .read_async(move |r| -> Result<(FloatingZone, Vec<String>), DavError> {
             let Some(c) = r.calendar(&account, &cal)? else {
                 return Err(DavError::not_found(format!("no calendar {cal}")));
             };
+            let zone = calendar_zone(r, c.id)?;
+            let (start, end) = candidate_window(Some(range), &zone);
             let mut out = Vec::new();
-            for meta in r.calendar_candidates(c.id, None, range.start, range.end)? {
+            for meta in r.calendar_candidates(c.id, None, start, end)? {
                 if let Some(d) = r.calendar_object_data(c.id, &meta.name)? {
                     out.push(d);
                 }
             }
-            Ok(out)
+            Ok((zone, out))
         })
         .await?;
     let objects: Vec<&[u8]> = datas.iter().map(|d| d.as_bytes()).collect();
-    let periods = freebusy::busy_periods(&objects, &range, &limits());
+    let periods = freebusy::busy_periods(&objects, &range, &limits(), &zone);
     let body = freebusy::vfreebusy(&periods, &range, crate::store::now_unix());
     Ok((
         StatusCode::OK,

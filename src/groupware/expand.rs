@@ -11,8 +11,10 @@
 //! - Each expanded instance copies its component (master or override, with its VALARMs),
 //!   without RRULE/RDATE/EXDATE/EXRULE; DTSTART and DTEND (VEVENT) or DUE (VTODO) carry the
 //!   instance's times in UTC (a DURATION becomes DTEND/DUE); RECURRENCE-ID is the original
-//!   start in UTC. DATE values (all-day) stay DATE: they have no time to convert. Every other
-//!   date-time with a TZID, or floating, is written in UTC; VTIMEZONEs are dropped.
+//!   start in UTC. DATE values (all-day) stay DATE: they have no time to convert (their days
+//!   are those of the floating zone). Every other date-time with a TZID, or floating, is
+//!   written in UTC, floating ones read in the `FloatingZone` the caller passes (RFC 4791
+//!   §9.6.5: the query's or the calendar's time zone); VTIMEZONEs are dropped.
 //! - Master instances moved by a RANGE=THISANDFUTURE override take its times but keep the
 //!   master's other properties; RANGE is dropped from the overrides.
 //! - A non-recurring object is returned whole, times in UTC, whether or not it overlaps.
@@ -25,27 +27,30 @@
 
 use super::filter::TimeRange;
 use super::ical::tz::{Zone, Zones};
-use super::ical::{self, IngestError, IngestLimits, Model, Origin, Window};
+use super::ical::{self, FloatingZone, IngestError, IngestLimits, Model, Origin, Window};
 use calcard::common::PartialDateTime;
 use calcard::icalendar::{
     ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarParameter,
     ICalendarParameterName, ICalendarParameterValue, ICalendarPeriod, ICalendarProperty,
     ICalendarValue, ICalendarValueType,
 };
-use chrono::{DateTime, Datelike, Timelike};
-use std::rc::Rc;
+use chrono::{DateTime, Datelike, TimeDelta, Timelike};
+use std::sync::Arc;
 
 /// The object with every instance overlapping [start, end) as its own component:
 /// DTSTART/DTEND (or DUE) in UTC, a RECURRENCE-ID (UTC) on each, no RRULE/RDATE/EXDATE,
 /// overrides applied, VTIMEZONE removed. Non-recurring objects come back with their times in
-/// UTC. Output is valid iCalendar text (CRLF, folded at 75 octets).
+/// UTC. Floating times are read in `floating`. Output is valid iCalendar text (CRLF, folded
+/// at 75 octets).
 pub fn expand(
     text: &[u8],
     range: &TimeRange,
     limits: &IngestLimits,
+    floating: &FloatingZone,
 ) -> Result<String, IngestError> {
     let calendar = ical::parse(text, limits)?;
-    let mut zones = Zones::new(&calendar);
+    let mut zones = Zones::new(&calendar, floating);
+    let days = zones.floating();
     let model = Model::build(&calendar, &mut zones, limits)?;
     let mut out = Output::new(&calendar, limits);
     if !model.recurring() {
@@ -77,9 +82,9 @@ pub fn expand(
                     .get(master.index)
                     .map(|c| c.component_type.clone());
                 out.copy(master.index, &mut zones, |component| {
-                    retime(component, kind.as_ref(), span.start, span.end);
+                    retime(component, kind.as_ref(), span.start, span.end, &days);
                     let mut rid = new_entry(ICalendarProperty::RecurrenceId);
-                    set_time(&mut rid, original.utc, original.date_only);
+                    set_time(&mut rid, original.utc, original.date_only, &days);
                     let at = component
                         .entries
                         .iter()
@@ -95,7 +100,7 @@ pub fn expand(
                         .get(component.index)
                         .map(|c| c.component_type.clone());
                     out.copy(component.index, &mut zones, |component| {
-                        retime(component, kind.as_ref(), span.start, span.end);
+                        retime(component, kind.as_ref(), span.start, span.end, &days);
                     })?;
                 }
             }
@@ -110,14 +115,15 @@ pub fn expand(
 }
 
 /// RFC 4791 §9.6.6 limit-recurrence-set: keep the master (with its rules) and only the
-/// overrides whose instances overlap the range.
+/// overrides whose instances overlap the range (floating times read in `floating`).
 pub fn limit_recurrence_set(
     text: &[u8],
     range: &TimeRange,
     limits: &IngestLimits,
+    floating: &FloatingZone,
 ) -> Result<String, IngestError> {
     let mut calendar = ical::parse(text, limits)?;
-    let mut zones = Zones::new(&calendar);
+    let mut zones = Zones::new(&calendar, floating);
     let model = Model::build(&calendar, &mut zones, limits)?;
     let (start, end) = range.bounds();
     let expanded = model.expand(Window::Query { start, end }, limits.max_instances)?;
@@ -216,7 +222,7 @@ impl<'a> Output<'a> {
             .and_then(|c| c.property(&ICalendarProperty::Dtstart))
             .and_then(ICalendarEntry::tz_id)
             .map(|tzid| zones.get(tzid))
-            .unwrap_or_else(|| zones.utc());
+            .unwrap_or_else(|| zones.floating());
         self.copy_raw(index, |_| {});
         let copied = self.calendar.components.len();
         for i in first..copied {
@@ -307,12 +313,14 @@ fn strip_recurrence(component: &mut ICalendarComponent) {
     }
 }
 
-/// Puts one instance's times on a copy of the master.
+/// Puts one instance's times on a copy of the master (DATE values on the days of `days`,
+/// the floating zone).
 fn retime(
     component: &mut ICalendarComponent,
     kind: Option<&ICalendarComponentType>,
     start: i64,
     end: i64,
+    days: &Zone,
 ) {
     let date_of = |name: ICalendarProperty, component: &ICalendarComponent| {
         component
@@ -338,7 +346,10 @@ fn retime(
         _ => start_is_date,
     };
     let default_end = if start_is_date {
-        start.saturating_add(86_400)
+        days.to_local(start)
+            .checked_add_signed(TimeDelta::days(1))
+            .map(|next| days.to_utc(next))
+            .unwrap_or(start.saturating_add(86_400))
     } else {
         start
     };
@@ -363,12 +374,12 @@ fn retime(
             .iter_mut()
             .find(|e| e.name == ICalendarProperty::Dtstart)
         {
-            set_time(entry, start, start_is_date);
+            set_time(entry, start, start_is_date, days);
         }
     } else if let Some(ICalendarProperty::Due) = &end_name {
         // A VTODO without DTSTART: the instance is its DUE.
         let mut due = new_entry(ICalendarProperty::Due);
-        set_time(&mut due, start, start_is_date);
+        set_time(&mut due, start, start_is_date, days);
         component.entries.push(due);
         return;
     }
@@ -376,7 +387,7 @@ fn retime(
         && write_end
     {
         let mut entry = new_entry(name);
-        set_time(&mut entry, end, end_is_date);
+        set_time(&mut entry, end, end_is_date, days);
         let at = component
             .entries
             .iter()
@@ -394,8 +405,8 @@ fn new_entry(name: ICalendarProperty) -> ICalendarEntry {
     }
 }
 
-/// Makes `entry` hold one UTC date-time (or a DATE).
-fn set_time(entry: &mut ICalendarEntry, utc: i64, date_only: bool) {
+/// Makes `entry` hold one UTC date-time, or the DATE of the day `utc` falls on in `days`.
+fn set_time(entry: &mut ICalendarEntry, utc: i64, date_only: bool, days: &Zone) {
     entry.params.retain(|param| {
         !matches!(
             param.name,
@@ -408,9 +419,14 @@ fn set_time(entry: &mut ICalendarEntry, utc: i64, date_only: bool) {
             value: ICalendarParameterValue::Value(ICalendarValueType::Date),
         });
     }
-    entry.values = vec![ICalendarValue::PartialDateTime(Box::new(utc_value(
-        utc, date_only,
-    )))];
+    let value = if date_only {
+        // The wall clock's midnight, written as if UTC: `utc_value` keeps only the date.
+        let local = days.to_local(utc);
+        utc_value(local.and_utc().timestamp(), true)
+    } else {
+        utc_value(utc, false)
+    };
+    entry.values = vec![ICalendarValue::PartialDateTime(Box::new(value))];
 }
 
 /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
@@ -437,7 +453,7 @@ fn utc_value(utc: i64, date_only: bool) -> PartialDateTime {
 
 /// Writes every zoned or floating date-time of `component` in UTC (DATE values stay, without
 /// their TZID: the VTIMEZONEs are gone).
-fn to_utc(component: &mut ICalendarComponent, home: &Rc<Zone>, zones: &mut Zones<'_>) {
+fn to_utc(component: &mut ICalendarComponent, home: &Arc<Zone>, zones: &mut Zones<'_>) {
     for entry in &mut component.entries {
         if matches!(
             entry.name,

@@ -21,12 +21,14 @@
 //! - Time-range on VFREEBUSY (§9.9): DTSTART/DTEND, else the FREEBUSY periods.
 //! - Time-range on a property: some date(-time) value in `[start, end)` (a DATE value is its
 //!   whole day; a PERIOD must overlap).
+//! - Floating date-times and DATE values, in component and property time ranges alike, are
+//!   read in the `FloatingZone` the caller passes (the query's or the calendar's time zone).
 //! - Text-match: against each value (TEXT values unescaped; a list such as CATEGORIES matches
 //!   when any value does), negate-condition inverts the result for that property. Values that
 //!   are not text are matched in their iCalendar form (`20060104T140000Z`).
 
 use super::ical::tz::Zones;
-use super::ical::{self, Expanded, IngestError, IngestLimits, Model, Window};
+use super::ical::{self, Expanded, FloatingZone, IngestError, IngestLimits, Model, Window};
 use calcard::icalendar::{
     ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarParameter,
     ICalendarParameterName, ICalendarParameterValue, ICalendarProperty, ICalendarRelated,
@@ -147,14 +149,16 @@ pub struct CompFilter {
 }
 
 /// `filter` is the top comp-filter (name VCALENDAR). All conditions at one level are ANDed
-/// (RFC 4791 has no anyof).
+/// (RFC 4791 has no anyof). Time ranges read floating date-times and DATE values in
+/// `floating` (RFC 4791 §9.9: the query's or the calendar's time zone).
 pub fn matches(
     text: &[u8],
     filter: &CompFilter,
     limits: &IngestLimits,
+    floating: &FloatingZone,
 ) -> Result<bool, IngestError> {
     let calendar = ical::parse(text, limits)?;
-    let mut ctx = Ctx::new(&calendar, limits)?;
+    let mut ctx = Ctx::new(&calendar, limits, floating)?;
     let Some(root) = calendar.components.first() else {
         return Ok(filter.is_not_defined);
     };
@@ -184,8 +188,12 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(calendar: &'a ICalendar, limits: &'a IngestLimits) -> Result<Ctx<'a>, IngestError> {
-        let mut zones = Zones::new(calendar);
+    fn new(
+        calendar: &'a ICalendar,
+        limits: &'a IngestLimits,
+        floating: &FloatingZone,
+    ) -> Result<Ctx<'a>, IngestError> {
+        let mut zones = Zones::new(calendar, floating);
         let model = match Model::build(calendar, &mut zones, limits) {
             Ok(model) => Some(model),
             Err(IngestError::UnsupportedComponent(_)) => None,
@@ -321,13 +329,14 @@ impl<'a> Ctx<'a> {
         start: i64,
         end: i64,
     ) -> Result<bool, IngestError> {
-        let utc = self.zones.utc();
+        let floating = self.zones.floating();
         let instant = |property: ICalendarProperty, zones: &mut Zones<'_>| match component
             .property(&property)
             .and_then(|entry| Some((entry, entry.values.first()?)))
         {
             Some((entry, ICalendarValue::PartialDateTime(value))) => {
-                ical::read_time(value, entry.tz_id(), &utc, zones, &entry.name).map(|t| Some(t.utc))
+                ical::read_time(value, entry.tz_id(), &floating, zones, &entry.name)
+                    .map(|t| Some(t.utc))
             }
             _ => Ok(None),
         };
@@ -363,9 +372,14 @@ impl<'a> Ctx<'a> {
         let (repeat, every) = repetition(alarm);
         match trigger.values.first() {
             Some(ICalendarValue::PartialDateTime(value)) => {
-                let utc = self.zones.utc();
-                let at =
-                    ical::read_time(value, trigger.tz_id(), &utc, &mut self.zones, &trigger.name)?;
+                let floating = self.zones.floating();
+                let at = ical::read_time(
+                    value,
+                    trigger.tz_id(),
+                    &floating,
+                    &mut self.zones,
+                    &trigger.name,
+                )?;
                 Ok(fires_within(at.utc, repeat, every, start, end))
             }
             Some(ICalendarValue::Duration(duration)) => {
@@ -519,7 +533,7 @@ impl<'a> Ctx<'a> {
             .and_then(ICalendarEntry::tz_id)
         {
             Some(tzid) => self.zones.get(tzid),
-            None => self.zones.utc(),
+            None => self.zones.floating(),
         };
         for value in &entry.values {
             let hit = match value {
@@ -527,7 +541,13 @@ impl<'a> Ctx<'a> {
                     let at =
                         ical::read_time(value, entry.tz_id(), &home, &mut self.zones, &entry.name)?;
                     if at.date_only {
-                        let day_end = at.utc.saturating_add(86_400);
+                        // The whole day on the floating zone's clock (23 or 25 hours at a
+                        // DST change).
+                        let day_end = at
+                            .local
+                            .checked_add_signed(chrono::TimeDelta::days(1))
+                            .map(|next| at.zone.to_utc(next))
+                            .unwrap_or(at.utc.saturating_add(86_400));
                         start < day_end && end > at.utc
                     } else {
                         start <= at.utc && end > at.utc

@@ -12,10 +12,12 @@
 //!   Periods of one type are merged when they overlap or touch; the result is sorted by
 //!   start, then type.
 //! - An object that cannot be read contributes nothing.
+//! - Floating times are read in the `FloatingZone` the caller passes (RFC 4791 §7.10 has no
+//!   time zone element: CalDAV passes the calendar's CALDAV:calendar-timezone).
 
 use super::filter::TimeRange;
 use super::ical::tz::Zones;
-use super::ical::{self, IngestLimits, Model, Origin, Window};
+use super::ical::{self, FloatingZone, IngestLimits, Model, Origin, Window};
 use calcard::icalendar::{
     ICalendarComponent, ICalendarComponentType, ICalendarFreeBusyType, ICalendarParameterName,
     ICalendarParameterValue, ICalendarProperty,
@@ -44,15 +46,17 @@ impl BusyType {
 /// Busy periods of the objects within [start, end): VEVENTs that are not TRANSP:TRANSPARENT
 /// and not STATUS:CANCELLED (STATUS:TENTATIVE -> Tentative), each instance clipped to the
 /// range; also VFREEBUSY components' FREEBUSY periods. Merged and sorted per type.
+/// Floating times are read in `floating` (the calendar's time zone).
 pub fn busy_periods(
     objects: &[&[u8]],
     range: &TimeRange,
     limits: &IngestLimits,
+    floating: &FloatingZone,
 ) -> Vec<(i64, i64, BusyType)> {
     let (start, end) = range.bounds();
     let mut periods = Vec::new();
     for object in objects {
-        object_periods(object, start, end, limits, &mut periods);
+        object_periods(object, start, end, limits, floating, &mut periods);
     }
     let mut clipped: Vec<(i64, i64, BusyType)> = periods
         .into_iter()
@@ -76,12 +80,13 @@ fn object_periods(
     start: i64,
     end: i64,
     limits: &IngestLimits,
+    floating: &FloatingZone,
     out: &mut Vec<(i64, i64, BusyType)>,
 ) {
     let Ok(calendar) = ical::parse(text, limits) else {
         return;
     };
-    let mut zones = Zones::new(&calendar);
+    let mut zones = Zones::new(&calendar, floating);
     let Some(root) = calendar.components.first() else {
         return;
     };

@@ -12,9 +12,16 @@
 //! defaults), the horizon and the bounds on work, and VTIMEZONE evaluation (see `tz`).
 //!
 //! Time rules:
-//! - Floating times (no TZID, no `Z`) are read as UTC. This server has no per-calendar time
-//!   zone (CALDAV:calendar-timezone) yet; a floating event is indexed as if it happened in UTC.
-//!   DATE values (all-day) are floating too, so an all-day event covers the UTC day.
+//! - Floating times (no TZID, no `Z`) and DATE values (all-day) are read in a `FloatingZone`
+//!   (RFC 4791 §9.9, §7.3). `ingest` reads them as UTC: the index stores a floating event as
+//!   if it happened in UTC, whatever calendar it is in. The query functions (`overlaps`,
+//!   `filter::matches`, `expand`, `freebusy`) take the zone of the query: its
+//!   CALDAV:timezone or CALDAV:timezone-id (RFC 7809), else the calendar's
+//!   CALDAV:calendar-timezone(-id), else UTC; CalDAV resolves it once per query. So that the
+//!   index still finds every candidate, a query in another zone widens its index window by
+//!   `FloatingZone::reach` (14 hours for IANA zones) and re-checks each candidate in the
+//!   zone. Objects without floating values cost nothing extra: the zone is only consulted
+//!   when a value has neither TZID nor `Z`.
 //! - A floating DTEND, DUE, RDATE, EXDATE or RECURRENCE-ID in a component whose DTSTART has a
 //!   TZID is read in DTSTART's zone (what the clients that write them mean).
 //! - A UTC UNTIL is compared in UTC (calcard compares it with the wall clock, which drops the
@@ -32,6 +39,7 @@
 
 mod rrule;
 pub(super) mod tz;
+pub mod vtimezones;
 
 #[cfg(test)]
 mod tests;
@@ -44,7 +52,8 @@ use calcard::icalendar::{
 use calcard::{Entry, Parser};
 use chrono::{NaiveDateTime, TimeDelta};
 use std::collections::HashSet;
-use std::rc::Rc;
+use std::sync::Arc;
+pub use tz::FloatingZone;
 use tz::{Zone, Zones};
 
 /// The main component type of a calendar object resource.
@@ -192,7 +201,8 @@ fn bad_object(message: impl Into<String>) -> IngestError {
 /// Checks one calendar object resource and extracts its index data.
 pub fn ingest(text: &[u8], limits: &IngestLimits) -> Result<CalendarObject, IngestError> {
     let calendar = parse(text, limits)?;
-    let zones = &mut Zones::new(&calendar);
+    // The index reads floating times as UTC; queries widen their window (`FloatingZone`).
+    let zones = &mut Zones::new(&calendar, &FloatingZone::utc());
     let model = Model::build(&calendar, zones, limits)?;
     let expanded = model.expand(
         Window::Ingest {
@@ -252,14 +262,16 @@ pub fn ingest(text: &[u8], limits: &IngestLimits) -> Result<CalendarObject, Inge
 /// its DTSTART/DURATION/DUE/COMPLETED/CREATED table, VJOURNAL by its DTSTART. Recurring
 /// objects are expanded near the range only (whole rule periods are skipped), with the same
 /// bound on work as `ingest`; when that bound is hit first, the answer is true (a superset).
+/// Floating date-times and DATE values are read in `floating`.
 pub fn overlaps(
     text: &[u8],
     start: i64,
     end: i64,
     limits: &IngestLimits,
+    floating: &FloatingZone,
 ) -> Result<bool, IngestError> {
     let calendar = parse(text, limits)?;
-    let zones = &mut Zones::new(&calendar);
+    let zones = &mut Zones::new(&calendar, floating);
     let model = Model::build(&calendar, zones, limits)?;
     let expanded = model.expand(Window::Query { start, end }, limits.max_instances)?;
     Ok(expanded.hit_budget || expanded.spans.iter().any(|span| span.overlaps(start, end)))
@@ -319,7 +331,7 @@ fn entry_problem(entry: &Entry) -> String {
 pub(super) struct Time {
     pub(super) local: NaiveDateTime,
     pub(super) date_only: bool,
-    pub(super) zone: Rc<Zone>,
+    pub(super) zone: Arc<Zone>,
     pub(super) utc: i64,
 }
 
@@ -827,7 +839,7 @@ fn read_component(
     // The zone floating values of this component are read in (see the module doc).
     let home = match dtstart_entry.and_then(ICalendarEntry::tz_id) {
         Some(tzid) => zones.get(tzid),
-        None => zones.utc(),
+        None => zones.floating(),
     };
     let read = |entry: &ICalendarEntry, zones: &mut Zones<'_>| -> Result<Time, IngestError> {
         match entry.values.first() {
@@ -1125,11 +1137,12 @@ fn nominal(duration: &ICalendarDuration) -> EndSpec {
     }
 }
 
-/// Reads a date or date-time with its TZID (or `home` when floating, see the module doc).
+/// Reads a date or date-time with its TZID (or `home` when floating, see the module doc;
+/// DATE values in the floating zone).
 pub(super) fn read_time(
     value: &calcard::common::PartialDateTime,
     tzid: Option<&str>,
-    home: &Rc<Zone>,
+    home: &Arc<Zone>,
     zones: &mut Zones<'_>,
     property: &ICalendarProperty,
 ) -> Result<Time, IngestError> {
@@ -1138,7 +1151,7 @@ pub(super) fn read_time(
         .ok_or_else(|| bad_data(format!("{} is not a valid date", property.as_str())))?;
     let date_only = !value.has_time();
     let (local, zone) = if date_only {
-        (parsed.date_time, zones.utc())
+        (parsed.date_time, zones.floating())
     } else if let Some(offset) = parsed.offset {
         let utc = parsed
             .date_time
@@ -1164,7 +1177,7 @@ pub(super) fn read_time(
 pub(super) fn read_period(
     period: &ICalendarPeriod,
     tzid: Option<&str>,
-    home: &Rc<Zone>,
+    home: &Arc<Zone>,
     zones: &mut Zones<'_>,
     property: &ICalendarProperty,
 ) -> Result<(Time, i64), IngestError> {
@@ -1190,16 +1203,16 @@ pub(super) fn read_period(
 }
 
 /// The PERIOD values of a property (FREEBUSY, RDATE) as UTC `(start, end)`; floating
-/// times are read as UTC.
+/// times are read in the floating zone.
 pub(super) fn period_values(
     entry: &ICalendarEntry,
     zones: &mut Zones<'_>,
 ) -> Result<Vec<(i64, i64)>, IngestError> {
-    let utc = zones.utc();
+    let floating = zones.floating();
     let mut out = Vec::new();
     for value in &entry.values {
         if let ICalendarValue::Period(period) = value {
-            let (start, end) = read_period(period, entry.tz_id(), &utc, zones, &entry.name)?;
+            let (start, end) = read_period(period, entry.tz_id(), &floating, zones, &entry.name)?;
             out.push((start.utc, end));
         }
     }

@@ -4,7 +4,7 @@
 use chrono::DateTime;
 
 use super::filter::TimeRange;
-use super::ical::IngestLimits;
+use super::ical::{FloatingZone, IngestLimits};
 
 /// Unix seconds of an RFC 3339 time.
 pub fn t(rfc3339: &str) -> i64 {
@@ -33,4 +33,9 @@ pub fn range(start: &str, end: &str) -> TimeRange {
         start: Some(t(start)),
         end: Some(t(end)),
     }
+}
+
+/// A floating zone by IANA name.
+pub fn zone(name: &str) -> FloatingZone {
+    FloatingZone::from_name(name).unwrap_or_else(|| panic!("unknown zone {name}"))
 }

@@ -103,6 +103,7 @@ fn rfc4791_7_8_3_expanded_instances() {
         &abcd2(),
         &range("2006-01-03T00:00:00Z", "2006-01-05T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     )
     .expect("expand");
     assert!(!out.contains("VTIMEZONE"), "{out}");
@@ -135,6 +136,7 @@ fn rfc4791_7_8_4_limit_recurrence_set() {
         &abcd2(),
         &range("2006-01-03T00:00:00Z", "2006-01-04T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     )
     .expect("limit");
     let found = components(&jan3);
@@ -145,6 +147,7 @@ fn rfc4791_7_8_4_limit_recurrence_set() {
         &abcd2(),
         &range("2006-01-04T18:00:00Z", "2006-01-05T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     )
     .expect("limit");
     assert_eq!(components(&jan4).len(), 2, "{jan4}");
@@ -167,6 +170,7 @@ END:VEVENT"
         &object,
         &range("2007-01-01T00:00:00Z", "2007-01-02T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     )
     .expect("expand");
     let found = components(&out);
@@ -190,6 +194,7 @@ END:VEVENT");
         &object,
         &range("2029-12-01T00:00:00Z", "2030-02-01T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     )
     .expect("expand");
     let found = components(&out);
@@ -211,6 +216,7 @@ END:VEVENT");
         &zoned,
         &range("2030-03-20T00:00:00Z", "2030-04-05T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     )
     .expect("expand");
     let found = components(&out);
@@ -239,6 +245,7 @@ END:VTODO");
         &object,
         &range("2030-01-02T00:00:00Z", "2030-01-03T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     )
     .expect("expand");
     let found = components(&out);
@@ -263,6 +270,7 @@ END:VEVENT"
         &object,
         &range("2030-01-01T00:00:00Z", "2030-01-03T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     )
     .expect("expand");
     let found = components(&out);
@@ -284,12 +292,14 @@ END:VEVENT");
         &object,
         &range("2031-01-01T00:00:00Z", "2032-01-01T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     );
     assert_eq!(out, Err(IngestError::TooManyInstances));
     let limited = limit_recurrence_set(
         &object,
         &range("2031-01-01T00:00:00Z", "2032-01-01T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     )
     .expect("limit");
     assert_eq!(components(&limited).len(), 1);
@@ -308,6 +318,7 @@ END:VEVENT");
         &object,
         &range("2030-06-01T10:00:00Z", "2030-06-01T11:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     )
     .expect("expand");
     let found = components(&out);
@@ -332,6 +343,7 @@ END:VEVENT"
         &object,
         &range("2030-01-01T00:00:00Z", "2031-01-01T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     );
     assert_eq!(result, Err(IngestError::TooManyInstances));
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -359,7 +371,7 @@ fn fixtures_expand_to_valid_calendars() {
             start: Some(t("1990-01-01T00:00:00Z")),
             end: Some(t("2040-01-01T00:00:00Z")),
         };
-        if let Ok(out) = expand(text.as_bytes(), &all, &limits()) {
+        if let Ok(out) = expand(text.as_bytes(), &all, &limits(), &FloatingZone::utc()) {
             expanded += 1;
             lines(&out);
             assert!(!out.contains("BEGIN:VTIMEZONE"), "{path:?}");
@@ -368,7 +380,86 @@ fn fixtures_expand_to_valid_calendars() {
                 "{path:?}\n{out}"
             );
         }
-        let _ = limit_recurrence_set(text.as_bytes(), &all, &limits());
+        let _ = limit_recurrence_set(text.as_bytes(), &all, &limits(), &FloatingZone::utc());
     }
     assert!(expanded >= 10, "{expanded}");
+}
+
+#[test]
+fn expansion_reads_floating_times_in_the_given_zone() {
+    let daily = ics(
+        "BEGIN:VEVENT\nUID:late\nDTSTAMP:20260101T000000Z\nDTSTART:20260301T233000\nDURATION:PT1H\nRRULE:FREQ=DAILY;COUNT=3\nEND:VEVENT",
+    );
+    let week = range("2026-02-27T00:00:00Z", "2026-03-06T00:00:00Z");
+    let auckland = crate::groupware::testkit::zone("Pacific/Auckland");
+    let los_angeles = crate::groupware::testkit::zone("America/Los_Angeles");
+    let out = lines(&expand(&daily, &week, &limits(), &auckland).unwrap());
+    let starts: Vec<&String> = out.iter().filter(|l| l.starts_with("DTSTART")).collect();
+    assert_eq!(
+        starts,
+        [
+            "DTSTART:20260301T103000Z",
+            "DTSTART:20260302T103000Z",
+            "DTSTART:20260303T103000Z"
+        ],
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&"RECURRENCE-ID:20260301T103000Z".to_string()),
+        "{out:?}"
+    );
+    let out = lines(&expand(&daily, &week, &limits(), &los_angeles).unwrap());
+    assert!(
+        out.contains(&"DTSTART:20260302T073000Z".to_string()),
+        "{out:?}"
+    );
+    // The range is matched in the zone too: Auckland's first instance ends at 11:30Z.
+    let first_only = range("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z");
+    let out = expand(&daily, &first_only, &limits(), &auckland).unwrap();
+    assert_eq!(out.matches("BEGIN:VEVENT").count(), 1, "{out}");
+    assert!(
+        expand(&daily, &first_only, &limits(), &los_angeles)
+            .unwrap()
+            .matches("BEGIN:VEVENT")
+            .count()
+            == 0
+    );
+
+    // All-day instances stay on their dates, found by the zone's days.
+    let days = ics(
+        "BEGIN:VEVENT\nUID:days\nDTSTAMP:20260101T000000Z\nDTSTART;VALUE=DATE:20260301\nRRULE:FREQ=DAILY;COUNT=3\nEND:VEVENT",
+    );
+    let nz_march_2 = range("2026-03-01T11:00:00Z", "2026-03-01T12:00:00Z");
+    let out = lines(&expand(&days, &nz_march_2, &limits(), &auckland).unwrap());
+    assert!(
+        out.contains(&"DTSTART;VALUE=DATE:20260302".to_string()),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&"RECURRENCE-ID;VALUE=DATE:20260302".to_string()),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.iter().filter(|l| l.starts_with("DTSTART")).count(),
+        1,
+        "{out:?}"
+    );
+    assert!(!out.iter().any(|l| l.starts_with("DTEND")), "{out:?}");
+
+    // limit-recurrence-set keeps the override that falls in the range in the zone.
+    let overridden = ics(
+        "BEGIN:VEVENT\nUID:o\nDTSTAMP:20260101T000000Z\nDTSTART:20260301T233000\nDURATION:PT1H\nRRULE:FREQ=DAILY;COUNT=3\nEND:VEVENT\nBEGIN:VEVENT\nUID:o\nDTSTAMP:20260101T000000Z\nRECURRENCE-ID:20260302T233000\nDTSTART:20260302T220000\nDURATION:PT1H\nSUMMARY:moved\nEND:VEVENT",
+    );
+    let nz_march_2_evening = range("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z");
+    let kept =
+        limit_recurrence_set(&overridden, &nz_march_2_evening, &limits(), &auckland).unwrap();
+    assert!(kept.contains("SUMMARY:moved"), "{kept}");
+    let dropped = limit_recurrence_set(
+        &overridden,
+        &nz_march_2_evening,
+        &limits(),
+        &FloatingZone::utc(),
+    )
+    .unwrap();
+    assert!(!dropped.contains("SUMMARY:moved"), "{dropped}");
 }

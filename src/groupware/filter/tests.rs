@@ -45,7 +45,7 @@ fn top(inner: CompFilter) -> CompFilter {
 }
 
 fn check(object: &[u8], filter: &CompFilter) -> bool {
-    match matches(object, filter, &limits()) {
+    match matches(object, filter, &limits(), &FloatingZone::utc()) {
         Ok(result) => result,
         Err(e) => panic!("{e}\n{}", String::from_utf8_lossy(object)),
     }
@@ -807,7 +807,7 @@ fn fixtures_do_not_panic() {
     for path in names {
         let bytes = std::fs::read(&path).expect("fixture");
         for filter in &filters {
-            let _ = matches(&bytes, filter, &limits());
+            let _ = matches(&bytes, filter, &limits(), &FloatingZone::utc());
         }
     }
 }
@@ -840,13 +840,70 @@ fn google_fixture_alarms() {
 
 #[test]
 fn refuses_what_ingest_refuses() {
-    assert!(matches(b"nonsense", &comp("VCALENDAR"), &limits()).is_err());
+    assert!(
+        matches(
+            b"nonsense",
+            &comp("VCALENDAR"),
+            &limits(),
+            &FloatingZone::utc()
+        )
+        .is_err()
+    );
     let big = IngestLimits {
         max_bytes: 10,
         ..limits()
     };
     assert_eq!(
-        matches(&abcd1(), &comp("VCALENDAR"), &big),
+        matches(&abcd1(), &comp("VCALENDAR"), &big, &FloatingZone::utc()),
         Err(IngestError::TooLarge)
     );
+}
+
+#[test]
+fn time_ranges_read_floating_times_in_the_given_zone() {
+    let floating = ics(
+        "BEGIN:VEVENT\nUID:late\nDTSTAMP:20260101T000000Z\nDTSTART:20260301T233000\nDTEND:20260302T003000\nEND:VEVENT",
+    );
+    let auckland = crate::groupware::testkit::zone("Pacific/Auckland");
+    let los_angeles = crate::groupware::testkit::zone("America/Los_Angeles");
+    let utc = FloatingZone::utc();
+    let evaluate = |filter: &CompFilter, zone: &FloatingZone| {
+        matches(&floating, filter, &limits(), zone).expect("valid object")
+    };
+    // Component time range: 10:30Z-11:30Z in Auckland, 07:30Z-08:30Z next day in LA.
+    let nz_hour = top(CompFilter {
+        time_range: Some(range("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z")),
+        ..comp("VEVENT")
+    });
+    assert!(evaluate(&nz_hour, &auckland));
+    assert!(!evaluate(&nz_hour, &los_angeles));
+    assert!(!evaluate(&nz_hour, &utc));
+    // Property time range on DTSTART: an instant, in the same zone.
+    let dtstart_at = |start: &str, end: &str| {
+        top(CompFilter {
+            prop_filters: vec![PropFilter {
+                time_range: Some(range(start, end)),
+                ..prop("DTSTART")
+            }],
+            ..comp("VEVENT")
+        })
+    };
+    let la_start = dtstart_at("2026-03-02T07:30:00Z", "2026-03-02T07:31:00Z");
+    assert!(evaluate(&la_start, &los_angeles));
+    assert!(!evaluate(&la_start, &auckland));
+    assert!(!evaluate(&la_start, &utc));
+
+    // A DATE property is the zone's whole day.
+    let all_day = ics(
+        "BEGIN:VEVENT\nUID:day\nDTSTAMP:20260101T000000Z\nDTSTART;VALUE=DATE:20260301\nEND:VEVENT",
+    );
+    let day_start = top(CompFilter {
+        prop_filters: vec![PropFilter {
+            time_range: Some(range("2026-02-28T11:00:00Z", "2026-02-28T11:01:00Z")),
+            ..prop("DTSTART")
+        }],
+        ..comp("VEVENT")
+    });
+    assert!(matches(&all_day, &day_start, &limits(), &auckland).unwrap());
+    assert!(!matches(&all_day, &day_start, &limits(), &utc).unwrap());
 }

@@ -9,7 +9,7 @@ use crate::groupware::testkit::{ics, limits, range, t};
 
 fn busy(objects: &[Vec<u8>], r: &TimeRange) -> Vec<(i64, i64, BusyType)> {
     let refs: Vec<&[u8]> = objects.iter().map(Vec::as_slice).collect();
-    busy_periods(&refs, r, &limits())
+    busy_periods(&refs, r, &limits(), &FloatingZone::utc())
 }
 
 fn appendix_b() -> Vec<Vec<u8>> {
@@ -254,6 +254,7 @@ fn every_fixture_is_handled() {
         &refs,
         &range("1990-01-01T00:00:00Z", "2040-01-01T00:00:00Z"),
         &limits(),
+        &FloatingZone::utc(),
     );
     assert!(!periods.is_empty());
 }
@@ -295,6 +296,39 @@ END:VEVENT");
         [(
             t("2030-03-01T00:00:00Z"),
             t("2030-03-02T00:00:00Z"),
+            BusyType::Busy
+        )]
+    );
+}
+
+#[test]
+fn floating_events_are_busy_in_the_calendar_zone() {
+    let late = ics(
+        "BEGIN:VEVENT\nUID:late\nDTSTAMP:20260101T000000Z\nDTSTART:20260301T233000\nDTEND:20260302T003000\nEND:VEVENT",
+    );
+    let days = range("2026-03-01T00:00:00Z", "2026-03-03T00:00:00Z");
+    let periods = |zone: &FloatingZone| busy_periods(&[&late], &days, &limits(), zone);
+    assert_eq!(
+        periods(&crate::groupware::testkit::zone("Pacific/Auckland")),
+        [(
+            t("2026-03-01T10:30:00Z"),
+            t("2026-03-01T11:30:00Z"),
+            BusyType::Busy
+        )]
+    );
+    assert_eq!(
+        periods(&crate::groupware::testkit::zone("America/Los_Angeles")),
+        [(
+            t("2026-03-02T07:30:00Z"),
+            t("2026-03-02T08:30:00Z"),
+            BusyType::Busy
+        )]
+    );
+    assert_eq!(
+        periods(&FloatingZone::utc()),
+        [(
+            t("2026-03-01T23:30:00Z"),
+            t("2026-03-02T00:30:00Z"),
             BusyType::Busy
         )]
     );

@@ -141,7 +141,7 @@ fn todo(props: &str) -> Vec<u8> {
 }
 
 fn over(text: &[u8], start: &str, end: &str) -> bool {
-    overlaps(text, t(start), t(end), &limits()).expect("overlaps")
+    overlaps(text, t(start), t(end), &limits(), &FloatingZone::utc()).expect("overlaps")
 }
 
 // ---------------------------------------------------------------- real client files
@@ -917,13 +917,28 @@ fn extreme_horizons_and_ranges() {
     let object = ingest(&text, &nothing).expect("ingest");
     assert!(object.instances.is_empty() && object.truncated);
     assert_eq!(object.first_start, Some(t("2024-01-01T10:00:00Z")));
-    assert_eq!(overlaps(&text, i64::MIN, i64::MAX, &limits()), Ok(true));
     assert_eq!(
-        overlaps(&text, i64::MAX - 10, i64::MAX, &limits()),
+        overlaps(&text, i64::MIN, i64::MAX, &limits(), &FloatingZone::utc()),
+        Ok(true)
+    );
+    assert_eq!(
+        overlaps(
+            &text,
+            i64::MAX - 10,
+            i64::MAX,
+            &limits(),
+            &FloatingZone::utc()
+        ),
         Ok(false)
     );
     assert_eq!(
-        overlaps(&text, i64::MIN, i64::MIN + 10, &limits()),
+        overlaps(
+            &text,
+            i64::MIN,
+            i64::MIN + 10,
+            &limits(),
+            &FloatingZone::utc()
+        ),
         Ok(false)
     );
 }
@@ -983,7 +998,14 @@ fn skip_ahead_agrees_with_full_expansion() {
                 let expected = spans
                     .iter()
                     .any(|span| span.overlaps(start, start + length));
-                let got = overlaps(&text, start, start + length, &limits()).expect("overlaps");
+                let got = overlaps(
+                    &text,
+                    start,
+                    start + length,
+                    &limits(),
+                    &FloatingZone::utc(),
+                )
+                .expect("overlaps");
                 assert_eq!(got, expected, "{rule} at {start}+{length}");
             }
             start += step;
@@ -1014,6 +1036,7 @@ fn timed_overlaps(text: &[u8]) -> Duration {
             t("2030-01-01T00:00:00Z"),
             t("2030-01-02T00:00:00Z"),
             &limits(),
+            &FloatingZone::utc(),
         );
         best = best.min(started.elapsed());
     }
@@ -1127,7 +1150,7 @@ fn mutated_fixtures_never_panic() {
         let variants = [original.clone(), without_method(&original)];
         for base in variants {
             let _ = ingest(&base, &limits());
-            let _ = overlaps(&base, 0, i64::MAX, &limits());
+            let _ = overlaps(&base, 0, i64::MAX, &limits(), &FloatingZone::utc());
             for _ in 0..60 {
                 let mut text = base.clone();
                 match next() % 5 {
@@ -1162,7 +1185,13 @@ fn mutated_fixtures_never_panic() {
                     }
                 }
                 let _ = ingest(&text, &limits());
-                let _ = overlaps(&text, (next() % (1 << 32)) as i64, i64::MAX, &limits());
+                let _ = overlaps(
+                    &text,
+                    (next() % (1 << 32)) as i64,
+                    i64::MAX,
+                    &limits(),
+                    &FloatingZone::utc(),
+                );
             }
         }
     }
@@ -1227,8 +1256,235 @@ mod properties {
             if let Ok(object) = &result {
                 prop_assert!(object.instances.len() <= limits().max_instances);
             }
-            let _ = overlaps(&text, query_start, query_start + 86_400, &limits());
+            let _ = overlaps(&text, query_start, query_start + 86_400, &limits(), &FloatingZone::utc());
             prop_assert!(started.elapsed() < PATHOLOGICAL_BUDGET * 10);
         }
+    }
+}
+
+// Floating times in the zone of a query or calendar (RFC 4791 §9.9, §7.3).
+
+fn zone(name: &str) -> FloatingZone {
+    FloatingZone::from_name(name).unwrap_or_else(|| panic!("unknown zone {name}"))
+}
+
+fn in_range(text: &[u8], start: &str, end: &str, floating: &FloatingZone) -> bool {
+    overlaps(text, t(start), t(end), &limits(), floating)
+        .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(text)))
+}
+
+/// A floating hour from 23:30 on 2026-03-01 (NZDT +13 in Auckland, PST -8 in Los Angeles).
+fn floating_late_evening() -> Vec<u8> {
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:late\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260301T233000\r\nDTEND:20260302T003000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".to_vec()
+}
+
+#[test]
+fn a_floating_event_happens_in_the_zone_it_is_read_in() {
+    let event = floating_late_evening();
+    let (auckland, los_angeles, utc) = (
+        zone("Pacific/Auckland"),
+        zone("America/Los_Angeles"),
+        FloatingZone::utc(),
+    );
+    // Auckland: 10:30Z-11:30Z on March 1; Los Angeles: 07:30Z-08:30Z on March 2.
+    let nz = ("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z");
+    let la = ("2026-03-02T07:00:00Z", "2026-03-02T08:00:00Z");
+    let as_utc = ("2026-03-01T23:00:00Z", "2026-03-02T00:00:00Z");
+    for (floating, expected) in [
+        (&auckland, [true, false, false]),
+        (&los_angeles, [false, true, false]),
+        (&utc, [false, false, true]),
+    ] {
+        let got = [nz, la, as_utc].map(|(s, e)| in_range(&event, s, e, floating));
+        assert_eq!(got, expected, "{floating:?}");
+    }
+    // Exact ends in Auckland: [10:30Z, 11:30Z).
+    assert!(!in_range(
+        &event,
+        "2026-03-01T09:00:00Z",
+        "2026-03-01T10:30:00Z",
+        &auckland
+    ));
+    assert!(in_range(
+        &event,
+        "2026-03-01T11:29:59Z",
+        "2026-03-01T12:00:00Z",
+        &auckland
+    ));
+    assert!(!in_range(
+        &event,
+        "2026-03-01T11:30:00Z",
+        "2026-03-01T12:00:00Z",
+        &auckland
+    ));
+    // The index keeps the floating time as UTC, within the zone's reach of the real instant.
+    let indexed = ok(&event);
+    assert_eq!(indexed.first_start, Some(t("2026-03-01T23:30:00Z")));
+    for floating in [&auckland, &los_angeles] {
+        let real = floating.to_utc(
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+                .unwrap()
+                .and_hms_opt(23, 30, 0)
+                .unwrap(),
+        );
+        assert!((real - t("2026-03-01T23:30:00Z")).abs() <= floating.reach());
+    }
+    // Times with a TZID or in UTC do not move with the floating zone.
+    let zoned = String::from_utf8(event.clone())
+        .unwrap()
+        .replace("DTSTART:", "DTSTART;TZID=Europe/Berlin:")
+        .replace("DTEND:20260302T003000", "DTEND:20260301T233000Z");
+    for floating in [&auckland, &los_angeles, &utc] {
+        assert!(in_range(
+            zoned.as_bytes(),
+            "2026-03-01T22:30:00Z",
+            "2026-03-01T22:31:00Z",
+            floating
+        ));
+    }
+}
+
+#[test]
+fn all_day_events_cover_the_day_of_the_zone() {
+    let day = ics(
+        "BEGIN:VEVENT\nUID:day\nDTSTAMP:20260101T000000Z\nDTSTART;VALUE=DATE:20260301\nEND:VEVENT",
+    );
+    let auckland = zone("Pacific/Auckland");
+    // In Auckland, March 1 is 2026-02-28T11:00Z to 2026-03-01T11:00Z.
+    assert!(in_range(
+        &day,
+        "2026-02-28T12:00:00Z",
+        "2026-02-28T13:00:00Z",
+        &auckland
+    ));
+    assert!(!in_range(
+        &day,
+        "2026-03-01T12:00:00Z",
+        "2026-03-01T13:00:00Z",
+        &auckland
+    ));
+    assert!(!in_range(
+        &day,
+        "2026-03-01T11:00:00Z",
+        "2026-03-01T12:00:00Z",
+        &auckland
+    ));
+    let utc = FloatingZone::utc();
+    assert!(!in_range(
+        &day,
+        "2026-02-28T12:00:00Z",
+        "2026-02-28T13:00:00Z",
+        &utc
+    ));
+    assert!(in_range(
+        &day,
+        "2026-03-01T12:00:00Z",
+        "2026-03-01T13:00:00Z",
+        &utc
+    ));
+
+    // 2026-03-08 has 23 hours in Los Angeles (DST starts): 08:00Z to 07:00Z the next day.
+    let short = ics(
+        "BEGIN:VEVENT\nUID:short\nDTSTAMP:20260101T000000Z\nDTSTART;VALUE=DATE:20260308\nDTEND;VALUE=DATE:20260309\nEND:VEVENT",
+    );
+    let la = zone("America/Los_Angeles");
+    assert!(in_range(
+        &short,
+        "2026-03-09T06:30:00Z",
+        "2026-03-09T07:00:00Z",
+        &la
+    ));
+    assert!(!in_range(
+        &short,
+        "2026-03-09T07:00:00Z",
+        "2026-03-09T07:30:00Z",
+        &la
+    ));
+    assert!(!in_range(
+        &short,
+        "2026-03-08T07:00:00Z",
+        "2026-03-08T08:00:00Z",
+        &la
+    ));
+
+    // A daily all-day rule with an excluded day: the instances are Auckland's days.
+    let daily = ics(
+        "BEGIN:VEVENT\nUID:daily\nDTSTAMP:20260101T000000Z\nDTSTART;VALUE=DATE:20260301\nRRULE:FREQ=DAILY;COUNT=3\nEXDATE;VALUE=DATE:20260302\nEND:VEVENT",
+    );
+    assert!(in_range(
+        &daily,
+        "2026-02-28T11:00:00Z",
+        "2026-02-28T11:01:00Z",
+        &auckland
+    ));
+    assert!(!in_range(
+        &daily,
+        "2026-03-01T11:00:00Z",
+        "2026-03-02T11:00:00Z",
+        &auckland
+    ));
+    assert!(in_range(
+        &daily,
+        "2026-03-02T11:00:00Z",
+        "2026-03-02T11:01:00Z",
+        &auckland
+    ));
+    assert!(!in_range(
+        &daily,
+        "2026-03-03T11:00:00Z",
+        "2026-03-04T11:00:00Z",
+        &auckland
+    ));
+}
+
+#[test]
+fn floating_zones_come_from_names_and_vtimezones() {
+    assert!(FloatingZone::utc().is_utc() && FloatingZone::utc().reach() == 0);
+    assert_eq!(zone("Pacific/Auckland").reach(), 14 * 3_600);
+    assert!(!zone("Pacific/Auckland").is_utc());
+    assert!(zone("UTC").is_utc() && zone("Etc/UTC").is_utc());
+    assert!(FloatingZone::from_name("New Zealand Standard Time").is_some());
+    assert!(FloatingZone::from_name("Mars/Olympus").is_none());
+
+    let vcalendar = |vtimezones: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{vtimezones}END:VCALENDAR\r\n"
+        )
+    };
+    // A zone of its own: its rules are evaluated (+05:30 all year).
+    let custom = "BEGIN:VTIMEZONE\r\nTZID:Custom Zone\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:+0530\r\nTZOFFSETTO:+0530\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+    let (zone_of, tzid) = FloatingZone::from_vtimezone(vcalendar(custom).as_bytes(), &limits())
+        .expect("one VTIMEZONE");
+    assert_eq!(tzid, "Custom Zone");
+    assert_eq!(zone_of.reach(), 19_800);
+    let noon = chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap();
+    assert_eq!(zone_of.to_utc(noon), t("2026-03-01T06:30:00Z"));
+    // A well-known name wins over the VTIMEZONE's rules (see `tz`).
+    let named = custom.replace("Custom Zone", "Pacific/Auckland");
+    let (zone_of, _) =
+        FloatingZone::from_vtimezone(vcalendar(&named).as_bytes(), &limits()).unwrap();
+    assert_eq!(zone_of.to_utc(noon), t("2026-02-28T23:00:00Z"));
+    // What CALDAV:calendar-timezone-id generates reads back as the same zone.
+    let built = vtimezones::vtimezone_calendar("America/Los_Angeles").unwrap();
+    let (zone_of, tzid) = FloatingZone::from_vtimezone(built.as_bytes(), &limits()).unwrap();
+    assert_eq!(tzid, "America/Los_Angeles");
+    assert_eq!(zone_of.to_utc(noon), t("2026-03-01T20:00:00Z"));
+
+    for bad in [
+        vcalendar(""),
+        vcalendar(&format!("{custom}{named}")),
+        vcalendar(&custom.replace("TZID:Custom Zone\r\n", "")),
+        "not iCalendar".to_string(),
+    ] {
+        assert!(
+            matches!(
+                FloatingZone::from_vtimezone(bad.as_bytes(), &limits()),
+                Err(IngestError::NotCalendarData(_))
+            ),
+            "{bad}"
+        );
     }
 }

@@ -15,8 +15,15 @@
 //!    that, year by year, in constant time per year. A rule of another shape contributes
 //!    no onsets: calcard's general iterator can spend 100,000 empty periods on an
 //!    impossible rule, and an object may carry many VTIMEZONEs.
-//! 3. Otherwise UTC: an unknown TZID without a VTIMEZONE is accepted and read as UTC, like a
-//!    floating time (RFC 4791 §4.1 wants the VTIMEZONE; refusing would lose real data).
+//! 3. Otherwise UTC: an unknown TZID without a VTIMEZONE is accepted and read as UTC (RFC
+//!    4791 §4.1 wants the VTIMEZONE; refusing would lose real data). A known name without a
+//!    VTIMEZONE is step 1: RFC 7809 lets clients leave out the VTIMEZONEs of standard zones.
+//!
+//! Floating times (no TZID, no `Z`) and DATE values are read in a `FloatingZone` that the
+//! caller chooses: UTC for ingest (the index), the query's or the calendar's time zone for
+//! queries (RFC 4791 §9.9). `FloatingZone::from_name` resolves a name the same way as a TZID
+//! without VTIMEZONE, `FloatingZone::from_vtimezone` an iCalendar object holding one VTIMEZONE
+//! the same way as a TZID with one (CALDAV:timezone, CALDAV:calendar-timezone).
 //!
 //! Wall-clock to UTC follows RFC 5545 §3.3.5: a time that occurs twice (the hour after a
 //! fall-back) means the first one; a time in a spring-forward gap is read with the offset from
@@ -29,8 +36,8 @@ use calcard::icalendar::{
 use calcard::icalendar::{ICalendarFrequency, ICalendarRecurrenceRule, ICalendarWeekday};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Weekday};
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Onsets one VTIMEZONE may contribute, and all VTIMEZONEs of one object together: bounds the
 /// work a hostile VTIMEZONE (FREQ=SECONDLY observances, thousands of zones) can cause.
@@ -40,7 +47,7 @@ const MAX_TRANSITIONS_PER_OBJECT: usize = 20_000;
 /// A time zone in which wall-clock times are read.
 #[derive(Debug)]
 pub(in crate::groupware) enum Zone {
-    /// UTC; also floating times (see the module doc of `ical`) and unknown TZIDs.
+    /// UTC; also unknown TZIDs, and floating times unless a `FloatingZone` says otherwise.
     Utc,
     /// A zone calcard knows by name (chrono-tz data).
     Named(Tz),
@@ -101,19 +108,121 @@ impl Zone {
             .map(|at| at.naive_utc())
             .unwrap_or_default()
     }
+
+    /// The largest distance, in seconds, between a wall-clock time read in this zone and the
+    /// same wall-clock time read as UTC.
+    fn reach(&self) -> i64 {
+        match self {
+            Zone::Utc => 0,
+            Zone::Named(Tz::Fixed(offset)) => i64::from(offset.local_minus_utc()).abs(),
+            // Every IANA zone since 1900 (CALDAV:min-date-time) lies within UTC-12..UTC+14.
+            Zone::Named(_) => IANA_REACH,
+            Zone::Rules {
+                initial,
+                transitions,
+            } => transitions
+                .iter()
+                .map(|(_, offset)| *offset)
+                .chain([*initial])
+                .map(|offset| i64::from(offset).abs())
+                .max()
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// UTC-12..UTC+14, with margin to spare on the west side.
+const IANA_REACH: i64 = 14 * 3_600;
+
+/// The time zone in which floating date-times and DATE values are read (RFC 4791 §9.9,
+/// §7.3): UTC by default, or the time zone of a calendar-query (CALDAV:timezone, RFC 7809's
+/// CALDAV:timezone-id) or of the calendar (CALDAV:calendar-timezone, -timezone-id).
+/// Resolved once per query, not per object; cheap to clone and `Send`.
+#[derive(Debug, Clone)]
+pub struct FloatingZone(Arc<Zone>);
+
+impl Default for FloatingZone {
+    fn default() -> Self {
+        FloatingZone::utc()
+    }
+}
+
+impl FloatingZone {
+    pub fn utc() -> FloatingZone {
+        FloatingZone(Arc::new(Zone::Utc))
+    }
+
+    /// A zone by name, as a TZID without VTIMEZONE is resolved: an IANA name, a Windows or
+    /// Outlook name, a `/vendor/…/Area/City` path. None when the name is not known.
+    pub fn from_name(name: &str) -> Option<FloatingZone> {
+        match Tz::from_str(name.trim()) {
+            Ok(tz) if !tz.is_floating() => Some(FloatingZone(Arc::new(named(tz)))),
+            _ => None,
+        }
+    }
+
+    /// The zone of an iCalendar object holding exactly one VTIMEZONE (the value of
+    /// CALDAV:timezone or CALDAV:calendar-timezone), resolved like a TZID with its VTIMEZONE:
+    /// a well-known name (TZID, X-LIC-LOCATION, …) first, else the VTIMEZONE's own rules.
+    /// Returns the zone and the VTIMEZONE's TZID. Refused (`NotCalendarData`,
+    /// CALDAV:valid-calendar-data) when it is not iCalendar, has no VTIMEZONE or several, or
+    /// the VTIMEZONE has no TZID.
+    pub fn from_vtimezone(
+        text: &[u8],
+        limits: &super::IngestLimits,
+    ) -> Result<(FloatingZone, String), super::IngestError> {
+        let calendar = super::parse(text, limits)?;
+        let mut vtimezones = calendar
+            .components
+            .iter()
+            .filter(|c| c.component_type == ICalendarComponentType::VTimezone);
+        let (Some(vtimezone), None) = (vtimezones.next(), vtimezones.next()) else {
+            return Err(super::bad_data("a time zone needs exactly one VTIMEZONE"));
+        };
+        let tzid = vtimezone
+            .property(&ICalendarProperty::Tzid)
+            .and_then(|entry| entry.values.first())
+            .and_then(|value| value.as_text())
+            .ok_or_else(|| super::bad_data("VTIMEZONE without TZID"))?;
+        let mut zones = Zones::new(&calendar, &FloatingZone::utc());
+        Ok((FloatingZone(zones.get(tzid)), tzid.to_string()))
+    }
+
+    /// Floating times read in this zone are UTC instants.
+    pub fn is_utc(&self) -> bool {
+        matches!(*self.0, Zone::Utc)
+    }
+
+    /// How far (seconds) the instant of a floating time in this zone can lie from the same
+    /// wall clock read as UTC, which is how the index stores it: a query widens its
+    /// candidate window by this much before the exact re-check.
+    pub fn reach(&self) -> i64 {
+        self.0.reach()
+    }
+
+    /// The UTC instant of a floating wall-clock time (tests and callers outside `ical`).
+    pub fn to_utc(&self, local: NaiveDateTime) -> i64 {
+        self.0.to_utc(local)
+    }
+
+    pub(in crate::groupware) fn zone(&self) -> &Arc<Zone> {
+        &self.0
+    }
 }
 
 /// Resolves TZIDs for one object, each once.
 pub(in crate::groupware) struct Zones<'a> {
     vtimezones: HashMap<&'a str, &'a ICalendarComponent>,
     calendar: &'a ICalendar,
-    cache: HashMap<String, Rc<Zone>>,
-    utc: Rc<Zone>,
+    cache: HashMap<String, Arc<Zone>>,
+    utc: Arc<Zone>,
+    floating: Arc<Zone>,
     transition_budget: usize,
 }
 
 impl<'a> Zones<'a> {
-    pub(in crate::groupware) fn new(calendar: &'a ICalendar) -> Self {
+    /// The zones of `calendar`; floating times and DATE values are read in `floating`.
+    pub(in crate::groupware) fn new(calendar: &'a ICalendar, floating: &FloatingZone) -> Self {
         let mut vtimezones = HashMap::new();
         for component in &calendar.components {
             if component.component_type != ICalendarComponentType::VTimezone {
@@ -131,21 +240,27 @@ impl<'a> Zones<'a> {
             vtimezones,
             calendar,
             cache: HashMap::new(),
-            utc: Rc::new(Zone::Utc),
+            utc: Arc::new(Zone::Utc),
+            floating: floating.zone().clone(),
             transition_budget: MAX_TRANSITIONS_PER_OBJECT,
         }
     }
 
-    pub(in crate::groupware) fn utc(&self) -> Rc<Zone> {
+    pub(in crate::groupware) fn utc(&self) -> Arc<Zone> {
         self.utc.clone()
     }
 
+    /// The zone of floating date-times and DATE values.
+    pub(in crate::groupware) fn floating(&self) -> Arc<Zone> {
+        self.floating.clone()
+    }
+
     /// The zone a TZID parameter names.
-    pub(in crate::groupware) fn get(&mut self, tzid: &str) -> Rc<Zone> {
+    pub(in crate::groupware) fn get(&mut self, tzid: &str) -> Arc<Zone> {
         if let Some(zone) = self.cache.get(tzid) {
             return zone.clone();
         }
-        let zone = Rc::new(self.resolve(tzid));
+        let zone = Arc::new(self.resolve(tzid));
         self.cache.insert(tzid.to_string(), zone.clone());
         zone
     }
