@@ -354,7 +354,8 @@ fn ingest_card(
         None => {
             return Err(VcardError::invalid(
                 None,
-                "no UID property (RFC 6352 §6.3.2.3 needs one to tell cards apart)",
+                "no UID property (this server tells the cards of an address book apart by \
+                 UID, RFC 6352 no-uid-conflict)",
             ));
         }
     };

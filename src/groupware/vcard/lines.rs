@@ -290,8 +290,13 @@ impl Parts<'_> {
     }
 }
 
+/// A property or group name: letters, digits and `-` (RFC 6350 §3.3), and `_`, which some
+/// writers put in x-names and calcard reads.
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Splits `group.NAME;param=value;...:value`. The error says what is wrong.
@@ -303,7 +308,7 @@ pub(super) fn split(line: &str) -> Result<Parts<'_>, &'static str> {
         None => (None, head),
     };
     if !valid_name(name) || group.is_some_and(|group| !valid_name(group)) {
-        return Err("the property name has characters other than letters, digits and '-'");
+        return Err("the property name has characters other than letters, digits, '-' and '_'");
     }
     let mut params = Vec::new();
     let mut rest = &line[head_end..];

@@ -535,6 +535,9 @@ fn broken_structure_is_refused() {
     }
     let e = err(&card("VERSION:3.0\nUID:u\nFN:A\nbad name!:x"));
     assert!(e.to_string().contains("property name"), "{e}");
+    ok(&card(
+        "VERSION:3.0\nUID:u\nFN:A\nX-MS_ODD:x\nitem_1.X-ABLabel:y",
+    ));
 }
 
 #[test]
