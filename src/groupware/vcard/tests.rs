@@ -349,6 +349,31 @@ fn derived_uids_are_stable_uuids() {
 }
 
 #[test]
+fn a_uid_fallback_comes_before_a_derived_uid() {
+    let opts = IngestOptions {
+        uid_fallback: Some("urn:domus:href:card-1".into()),
+        ..import()
+    };
+    let bytes = fixture("google-contacts-export-single.vcf");
+    let stored = ok_with(&bytes, &opts);
+    assert_eq!(stored.index.uid, "urn:domus:href:card-1");
+    assert!(
+        has_line(&stored.text, "UID:urn:domus:href:card-1"),
+        "{}",
+        stored.text
+    );
+    assert!(
+        stored
+            .repairs
+            .contains(&Repair::Uid("urn:domus:href:card-1".into()))
+    );
+    // A card with its own UID keeps it.
+    let own = ok_with(&card("VERSION:4.0\nUID:mine\nFN:A"), &opts);
+    assert_eq!(own.index.uid, "mine");
+    assert!(own.repairs.is_empty());
+}
+
+#[test]
 fn cards_without_name_or_contact_get_uids_from_their_content() {
     let a = ok(&card("VERSION:3.0\nN:;;;;\nFN:\nNOTE:first"));
     let b = ok(&card("VERSION:3.0\nN:;;;;\nFN:\nNOTE:second"));
