@@ -67,7 +67,10 @@ fn get(s: &Server, path: &str, accept: Option<&str>) -> (StatusCode, String, Str
 
 /// The values of property `name` (before the first ':' after the name and parameters).
 fn values(card: &str, name: &str) -> Vec<String> {
-    let unfolded = card.replace("\r\n ", "").replace("\r\n\t", "");
+    let unfolded = card
+        .replace("\r\n ", "")
+        .replace("\r\n\t", "")
+        .replace("\n ", "");
     unfolded
         .lines()
         .filter(|l| {
@@ -742,4 +745,91 @@ fn cli_lists_exports_and_imports() {
         None,
     );
     assert!(err.contains("domus addressbook list alice@a.test"), "{err}");
+}
+
+/// A Thunderbird (CardBook) vCard 4.0 contact and a Google Contacts export round-trip
+/// through PUT and GET in both versions: what the other version can express survives.
+#[test]
+fn thunderbird_v4_and_google_v3_cards_round_trip_through_both_versions() {
+    let s = setup();
+    let b64 = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    // Thunderbird 4.0: the data: URI photo becomes ENCODING=b in 3.0 and comes back.
+    let tb = fixture("thunderbird-cardbook-vcard40-photo-data-uri.vcf");
+    let r = put(
+        &s,
+        &format!("{BOOK}tb.vcf"),
+        &tb,
+        "text/vcard; charset=utf-8",
+    );
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
+    let (_, ctype, v3) = get(
+        &s,
+        &format!("{BOOK}tb.vcf"),
+        Some("text/vcard; version=3.0"),
+    );
+    assert!(ctype.contains("version=3.0"), "{ctype}");
+    assert_eq!(values(&v3, "VERSION"), ["3.0"]);
+    let photo3 = values(&v3, "PHOTO");
+    assert_eq!(photo3.len(), 1, "{v3}");
+    assert!(
+        v3.contains("ENCODING=b") || v3.contains("ENCODING=B"),
+        "{v3}"
+    );
+    let original = b64(&values(&tb, "PHOTO")[0]);
+    let original = original.split("base64\\,").nth(1).unwrap().to_string();
+    assert_eq!(b64(&photo3[0]), original, "{v3}");
+    assert_eq!(values(&v3, "UID"), values(&tb, "UID"));
+    assert_eq!(values(&v3, "EMAIL"), values(&tb, "EMAIL"));
+    assert_eq!(values(&v3, "X-ABLabel").len(), 1, "{v3}");
+    // ...and back to 4.0 from the 3.0 form, as a 3.0 client would have written it.
+    let r = put(
+        &s,
+        &format!("{BOOK}tb3.vcf"),
+        &v3.replace(&values(&tb, "UID")[0], "tb3-uid"),
+        "text/vcard",
+    );
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
+    let (_, _, v4) = get(
+        &s,
+        &format!("{BOOK}tb3.vcf"),
+        Some("text/vcard; version=4.0"),
+    );
+    assert!(
+        values(&v4, "PHOTO")[0].starts_with("data:image/jpeg;base64,"),
+        "{v4}"
+    );
+    assert_eq!(
+        b64(values(&v4, "PHOTO")[0].trim_start_matches("data:image/jpeg;base64,")),
+        original
+    );
+
+    // Google 3.0 export: labelled items, X-AB* and phonetic names survive 4.0 and back.
+    let google = fixture("google-contacts-export-single.vcf");
+    let r = put(&s, &format!("{BOOK}g.vcf"), &google, "text/vcard");
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
+    let (_, _, g4) = get(&s, &format!("{BOOK}g.vcf"), Some("text/vcard; version=4.0"));
+    assert_eq!(values(&g4, "VERSION"), ["4.0"]);
+    for prop in [
+        "FN",
+        "X-ABLabel",
+        "X-ABDATE",
+        "X-PHONETIC-FIRST-NAME",
+        "NOTE",
+    ] {
+        assert_eq!(
+            values(&g4, prop).len(),
+            values(&google, prop).len(),
+            "{prop}: {g4}"
+        );
+    }
+    assert_eq!(
+        values(&g4, "EMAIL").len(),
+        values(&google, "EMAIL").len(),
+        "{g4}"
+    );
+    assert_eq!(
+        values(&g4, "TEL").len(),
+        values(&google, "TEL").len(),
+        "{g4}"
+    );
 }
