@@ -26,6 +26,27 @@ pub struct FileConfig {
     pub auth: AuthConfig,
     pub http: HttpSection,
     pub log: LogSection,
+    pub sharing: SharingSection,
+}
+
+/// Share links.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SharingSection {
+    /// How often subscribers should refresh a calendar feed, in seconds: the feed's
+    /// REFRESH-INTERVAL and X-PUBLISHED-TTL and the HTTP max-age.
+    pub refresh_secs: u64,
+    /// Unknown share tokens one source address may try per minute before getting 429.
+    pub misses_per_minute: u32,
+}
+
+impl Default for SharingSection {
+    fn default() -> Self {
+        SharingSection {
+            refresh_secs: crate::sharing::DEFAULT_REFRESH_SECS,
+            misses_per_minute: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +166,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub http: HttpSection,
     pub log: LogSection,
+    pub sharing: SharingSection,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -213,6 +235,7 @@ impl Config {
             auth: f.auth,
             http: f.http,
             log,
+            sharing: f.sharing,
         })
     }
 }

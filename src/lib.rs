@@ -12,5 +12,6 @@ pub mod dav;
 pub mod groupware;
 pub mod http;
 pub mod names;
+pub mod sharing;
 pub mod store;
 pub mod timefmt;

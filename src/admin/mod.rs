@@ -61,6 +61,10 @@ pub enum AdminError {
     BadCredentialName,
     #[error("{0}")]
     Password(#[from] secret::SecretError),
+    #[error("{0} has no calendar named {1}; list them with `domus calendar list {0}`")]
+    NoSuchCalendar(String, String),
+    #[error("{0} has no share link {1}; list them with `domus share list {0}`")]
+    NoSuchShareLink(String, String),
     #[error("{0} has no address book named {1}; list them with `domus addressbook list {0}`")]
     NoSuchAddressBook(String, String),
     #[error("storage error: {0}")]
@@ -463,4 +467,97 @@ impl From<StoreError> for ImportFailure {
     fn from(e: StoreError) -> Self {
         ImportFailure::Admin(AdminError::Store(e))
     }
+}
+
+impl From<crate::sharing::ShareError> for AdminError {
+    fn from(e: crate::sharing::ShareError) -> Self {
+        match e {
+            crate::sharing::ShareError::NoSuchCalendar(a, c) => AdminError::NoSuchCalendar(a, c),
+            crate::sharing::ShareError::NoSuchLink(a, l) => AdminError::NoSuchShareLink(a, l),
+            crate::sharing::ShareError::Store(e) => AdminError::Store(e),
+        }
+    }
+}
+
+/// A calendar as `domus calendar list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarInfo {
+    pub id: i64,
+    pub name: String,
+    pub display_name: String,
+    pub components: Vec<String>,
+}
+
+/// The calendars of a user.
+pub fn calendars(store: &Store, address: &str) -> Result<Vec<CalendarInfo>> {
+    let (_, db, account) = account_of(store, address)?;
+    Ok(db.read(|r| -> std::result::Result<_, StoreError> {
+        let mut out = Vec::new();
+        for c in r.calendars(&account.id)? {
+            out.push(CalendarInfo {
+                id: c.id,
+                display_name: crate::caldav::display_name_of(r, &c)?,
+                name: c.name,
+                components: c.components,
+            });
+        }
+        Ok(out)
+    })?)
+}
+
+/// Creates a share link to one of a user's calendars (its name as in its URL).
+pub fn create_share_link(
+    store: &Store,
+    address: &str,
+    calendar: &str,
+    kind: crate::store::shares::LinkKind,
+) -> Result<crate::sharing::NewLink> {
+    let (record, db, account) = account_of(store, address)?;
+    Ok(crate::sharing::create_calendar_link(
+        store,
+        &record.id,
+        &db,
+        &account.id,
+        &account.primary_address,
+        calendar,
+        kind,
+    )?)
+}
+
+pub fn list_share_links(store: &Store, address: &str) -> Result<Vec<crate::sharing::LinkInfo>> {
+    let (_, db, account) = account_of(store, address)?;
+    Ok(db.read(|r| crate::sharing::list_links(r, &account.id))?)
+}
+
+pub fn revoke_share_link(
+    store: &Store,
+    address: &str,
+    id: &str,
+) -> Result<crate::store::shares::ShareLink> {
+    let (record, db, account) = account_of(store, address)?;
+    Ok(crate::sharing::revoke_link(
+        store,
+        &record.id,
+        &db,
+        &account.id,
+        &account.primary_address,
+        id,
+    )?)
+}
+
+pub fn rotate_share_link(
+    store: &Store,
+    address: &str,
+    id: &str,
+) -> Result<crate::sharing::NewLink> {
+    let (record, db, account) = account_of(store, address)?;
+    Ok(crate::sharing::rotate_link(
+        store,
+        &record.id,
+        &db,
+        &account.id,
+        &account.primary_address,
+        id,
+    )?)
 }

@@ -443,6 +443,16 @@ pub(super) fn calendar_zone(
     Ok(FloatingZone::utc())
 }
 
+/// A calendar's display name (its `DAV:displayname`), or its URL name when it has none.
+pub fn display_name_of(r: &DomainRead<'_>, c: &Calendar) -> Result<String, StoreError> {
+    Ok(r.calendar_properties(c.id)?
+        .into_iter()
+        .find(|p| p.ns == "DAV:" && p.name == "displayname")
+        .and_then(|p| xml::parse(p.xml.as_bytes()).ok())
+        .map(|e| e.text())
+        .unwrap_or_else(|| c.name.clone()))
+}
+
 fn forbidden(reason: &str) -> DavError {
     DavError::status(StatusCode::FORBIDDEN, reason)
 }
@@ -570,14 +580,9 @@ impl Space for CalendarSpace {
                 let Some(c) = r.calendar(owner, name)? else {
                     return Ok(None);
                 };
-                let name = r
-                    .calendar_properties(c.id)?
-                    .into_iter()
-                    .find(|p| p.ns == "DAV:" && p.name == "displayname")
-                    .and_then(|p| xml::parse(p.xml.as_bytes()).ok())
-                    .map(|e| e.text());
+                let name = display_name_of(r, &c)?;
                 Ok(Some(
-                    merge(&r.calendar_all_data(c.id)?, name.as_deref()).into_bytes(),
+                    merge(&r.calendar_all_data(c.id)?, Some(&name)).into_bytes(),
                 ))
             }
             _ => Ok(None),

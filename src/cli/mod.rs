@@ -4,6 +4,7 @@
 mod addressbook;
 mod admin;
 mod serve;
+mod sharing;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,12 @@ enum Command {
     /// List, export and import a user's address books (vCard files).
     #[command(subcommand, name = "addressbook")]
     AddressBook(addressbook::AddressBookCmd),
+    /// List a user's calendars.
+    #[command(subcommand)]
+    Calendar(sharing::CalendarCmd),
+    /// Share links: a calendar opened to anyone with the link (public, private, free/busy).
+    #[command(subcommand)]
+    Share(sharing::ShareCmd),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -71,6 +78,8 @@ pub fn run() -> i32 {
             crate::store::domain::CredentialKind::AppPassword,
         ),
         Command::AddressBook(cmd) => addressbook::run(cmd, &data_dir(data)),
+        Command::Calendar(cmd) => sharing::calendar(cmd, &data_dir(data)),
+        Command::Share(cmd) => sharing::share(cmd, &data_dir(data)),
         Command::Token(cmd) => admin::credential(
             cmd,
             &data_dir(data),

@@ -94,6 +94,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         auth,
         config: config.clone(),
         locks: Default::default(),
+        share_misses: std::sync::Arc::new(crate::auth::throttle::Throttle::new(
+            config.sharing.misses_per_minute,
+            Duration::from_secs(60),
+        )),
     };
     let closer = tokio::spawn(close_idle_domains(store.clone()));
     tracing::info!(listen = %local, data = %config.data.display(), tls = tls.is_some(), "domus started");

@@ -6,6 +6,7 @@
 
 pub mod cardfilter;
 pub mod expand;
+pub mod feed;
 pub mod filter;
 pub mod freebusy;
 pub mod ical;

@@ -20,7 +20,7 @@ pub async fn log_unexplained_errors(
     next: axum::middleware::Next,
 ) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let path = super::share::redacted_path(req.uri().path()).into_owned();
     let resp = next.run(req).await;
     let status = resp.status();
     if (status.is_client_error() || status.is_server_error())

@@ -2,6 +2,8 @@
 //! and the JSON API. Protocol modules (DAV, JMAP) will mount their routers here.
 
 mod addressbooks;
+mod links;
+mod share;
 pub use addressbooks::parse_version as parse_vcard_version;
 mod api;
 mod error;
@@ -64,6 +66,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// WebDAV locks (in memory, per process).
     pub locks: Arc<crate::dav::locks::LockTable>,
+    /// Unknown share tokens per source address (see `share.rs`).
+    pub share_misses: Arc<crate::auth::throttle::Throttle>,
 }
 
 /// The DAV spaces this server serves, registered with the engine.
@@ -96,6 +100,17 @@ pub fn router(state: AppState) -> Router {
             get(api::list_tokens).post(api::create_token),
         )
         .route("/api/v1/me/tokens/{name}", delete(api::revoke_token))
+        .route("/api/v1/calendars", get(links::calendars))
+        .route(
+            "/api/v1/calendars/{name}/share-links",
+            axum::routing::post(links::create),
+        )
+        .route("/api/v1/share-links", get(links::list))
+        .route("/api/v1/share-links/{id}", delete(links::revoke))
+        .route(
+            "/api/v1/share-links/{id}/rotate",
+            axum::routing::post(links::rotate),
+        )
         .route("/api/v1/addressbooks", get(addressbooks::list))
         .route(
             "/api/v1/addressbooks/{id}/export",
@@ -111,12 +126,26 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(axum::middleware::from_fn(buffer_body))
         .layer(RequestBodyLimitLayer::new(max_upload));
+    // Share feeds: no authentication (the token is the key), gzip when asked.
+    let shares = Router::new()
+        .route("/share/{file}", get(share::feed))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true));
     Router::new()
         .merge(api)
         .merge(uploads)
+        .merge(shares)
         .merge(dav)
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn(error::log_unexplained_errors))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // Share tokens never reach the logs, at any level.
+                tracing::debug_span!(
+                    "request",
+                    method = %req.method(),
+                    path = %share::redacted_path(req.uri().path()),
+                )
+            }),
+        )
         .with_state(state)
 }

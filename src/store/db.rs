@@ -154,12 +154,13 @@ fn poisoned<T>(_: std::sync::PoisonError<T>) -> StoreError {
 }
 
 /// Runs blocking database work on tokio's blocking pool.
-pub(crate) async fn blocking<R: Send + 'static>(
-    f: impl FnOnce() -> Result<R> + Send + 'static,
-) -> Result<R> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+pub async fn blocking<R: Send + 'static, E: From<StoreError> + Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<R, E> + Send + 'static,
+) -> std::result::Result<R, E> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(StoreError::Task(e.to_string()).into()),
+    }
 }
 
 /// Checks an SQLite error for a UNIQUE/PRIMARY KEY violation.

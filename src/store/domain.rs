@@ -245,6 +245,21 @@ INSERT INTO addressbook_property (addressbook_id, ns, name, xml)
     SELECT id, 'DAV:', 'displayname', '<D:displayname xmlns:D="DAV:">Contacts</D:displayname>'
     FROM addressbook;
 "#,
+    r#"
+-- Share links of calendars (and address books): read-only doors out of the domain. Only
+-- the SHA-256 of the token is kept (here, and in the control database's index).
+CREATE TABLE share_link (
+    id            TEXT PRIMARY KEY,
+    account_id    TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    collection    TEXT NOT NULL,        -- 'calendar' or 'addressbook'
+    collection_id INTEGER NOT NULL,
+    kind          TEXT NOT NULL,        -- 'public', 'private' or 'freebusy'
+    token_hash    BLOB NOT NULL UNIQUE,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER
+) STRICT;
+CREATE INDEX share_link_by_account ON share_link (account_id);
+"#,
 ];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.
@@ -491,6 +506,21 @@ impl DomainRead<'_> {
             [scope],
             |r| r.get(0),
         )?))
+    }
+
+    /// The modseq of a scope's newest change and when it happened (None: no change logged).
+    pub fn scope_state(&self, scope: &str) -> Result<(Modseq, Option<i64>)> {
+        let last: Option<(i64, i64)> = self
+            .c
+            .prepare_cached(
+                "SELECT modseq, at FROM change_log WHERE scope = ?1 ORDER BY modseq DESC LIMIT 1",
+            )?
+            .query_row([scope], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match last {
+            Some((m, at)) => Ok((Modseq(m), Some(at))),
+            None => Ok((self.scope_modseq(scope)?, None)),
+        }
     }
 
     /// The changes recorded in `scope` after `since`, or `TooOld` when the change log no

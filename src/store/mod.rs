@@ -24,12 +24,13 @@ pub mod files;
 mod ids;
 mod migrate;
 mod pool;
+pub mod shares;
 pub mod system;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use db::{Db, Synchronous};
+pub use db::{Db, Synchronous, blocking};
 pub use domain::{DomainDb, Modseq};
 pub use ids::{AccountId, CredentialId, DomainId, now_unix};
 pub use pool::DomainPool;

@@ -10,7 +10,8 @@ use super::db::{Db, blocking, is_unique_violation};
 use super::migrate::Migration;
 use super::{DomainId, Result, StoreConfig, StoreError, now_unix};
 
-const MIGRATIONS: &[Migration] = &[r#"
+const MIGRATIONS: &[Migration] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -36,7 +37,18 @@ CREATE TABLE platform_admin (
     address    TEXT PRIMARY KEY,
     created_at INTEGER NOT NULL
 ) STRICT;
-"#];
+"#,
+    r#"
+-- Share links: the SHA-256 of each live token and where it leads. The token itself is
+-- never stored; the link's details live in its domain's file.
+CREATE TABLE share_token (
+    token_hash BLOB PRIMARY KEY,
+    domain_id  TEXT NOT NULL REFERENCES domain(id) ON DELETE CASCADE,
+    link_id    TEXT NOT NULL
+) STRICT;
+CREATE INDEX share_token_by_link ON share_token(domain_id, link_id);
+"#,
+];
 
 /// A domain as the control database knows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -210,7 +222,43 @@ impl SystemRead<'_> {
     }
 }
 
+impl SystemRead<'_> {
+    /// Where a share token (by its hash) leads: the domain and the link id.
+    pub fn share_route(&self, token_hash: &[u8; 32]) -> Result<Option<(DomainId, String)>> {
+        Ok(self
+            .c
+            .prepare_cached("SELECT domain_id, link_id FROM share_token WHERE token_hash = ?1")?
+            .query_row([&token_hash[..]], |r| {
+                Ok((DomainId::from_db(r.get(0)?), r.get(1)?))
+            })
+            .optional()?)
+    }
+}
+
 impl SystemWrite<'_> {
+    /// Indexes a share token's hash (a new link, or a rotated one's new token).
+    pub fn insert_share_token(
+        &self,
+        token_hash: &[u8; 32],
+        domain: &DomainId,
+        link_id: &str,
+    ) -> Result<()> {
+        self.r.c.execute(
+            "INSERT INTO share_token (token_hash, domain_id, link_id) VALUES (?1, ?2, ?3)",
+            rusqlite::params![&token_hash[..], domain.as_str(), link_id],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets every token of a link (revoked, rotated, or its collection gone).
+    pub fn delete_share_tokens(&self, domain: &DomainId, link_id: &str) -> Result<()> {
+        self.r.c.execute(
+            "DELETE FROM share_token WHERE domain_id = ?1 AND link_id = ?2",
+            rusqlite::params![domain.as_str(), link_id],
+        )?;
+        Ok(())
+    }
+
     fn insert_name(&self, name: &str, id: &DomainId, is_alias: bool) -> Result<()> {
         self.r
             .c

@@ -1,0 +1,194 @@
+//! `domus calendar list` and `domus share …`: a user's calendars, and the share links that
+//! open them to anyone holding the link (public, private or free/busy feeds).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::admin::{open, print_json};
+use crate::admin;
+use crate::sharing::NewLink;
+use crate::store::shares::LinkKind;
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCmd {
+    /// List a user's calendars: name (as in its URL), display name, components.
+    List {
+        address: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where the server is reached, for the full URLs of links.
+#[derive(Debug, Args)]
+pub struct BaseUrl {
+    /// The server's public URL (as clients reach it), for the printed links.
+    #[arg(
+        long,
+        env = "DOMUS_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL"
+    )]
+    public_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShareCmd {
+    /// Create a share link to a calendar. The link is shown once: keep it.
+    #[command(
+        after_help = "Kinds:\n  --public    events in full; private and confidential ones as busy blocks\n  --private   every event in full\n  --freebusy  busy times only (VFREEBUSY)\n\nExample:\n  domus share create alice@example.org calendar --public"
+    )]
+    Create {
+        address: String,
+        /// The calendar's name as it appears in its URL (see `domus calendar list`).
+        calendar: String,
+        #[arg(long, group = "kind")]
+        public: bool,
+        #[arg(long, group = "kind")]
+        private: bool,
+        #[arg(long, group = "kind")]
+        freebusy: bool,
+        #[command(flatten)]
+        base: BaseUrl,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's share links (kind, what they open, creation, last use).
+    List {
+        address: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a link: it stops working at once.
+    Revoke { address: String, link_id: String },
+    /// Give a link a new URL; the old one stops working at once.
+    Rotate {
+        address: String,
+        link_id: String,
+        #[command(flatten)]
+        base: BaseUrl,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn urls(base: &str, link: &NewLink) -> (String, String) {
+    let base = base.trim_end_matches('/');
+    let url = format!("{base}{}", link.path());
+    let rest = url.split_once("://").map_or(url.as_str(), |x| x.1);
+    (url.clone(), format!("webcal://{rest}"))
+}
+
+fn show(link: &NewLink, base: &BaseUrl, json: bool) {
+    let (url, webcal) = urls(&base.public_url, link);
+    if json {
+        print_json(&json!({
+            "id": link.link.id,
+            "kind": link.link.kind,
+            "url": url,
+            "webcalUrl": webcal,
+            "createdAt": link.link.created_at,
+        }));
+    } else {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "link {} ({})", link.link.id, link.link.kind.as_str());
+        let _ = writeln!(out, "  {url}");
+        let _ = writeln!(out, "  {webcal}");
+        let _ = writeln!(out, "This is the only time the link is shown; keep it.");
+    }
+}
+
+pub fn calendar(cmd: CalendarCmd, data: &Path) -> anyhow::Result<()> {
+    let store = open(data)?;
+    match cmd {
+        CalendarCmd::List { address, json } => {
+            let cals = admin::calendars(&store, &address)?;
+            if json {
+                print_json(&serde_json::to_value(&cals)?);
+            } else {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{:<20} {:<18} DISPLAY NAME", "NAME", "COMPONENTS");
+                for c in cals {
+                    let _ = writeln!(
+                        out,
+                        "{:<20} {:<18} {}",
+                        c.name,
+                        c.components.join(","),
+                        c.display_name
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn share(cmd: ShareCmd, data: &Path) -> anyhow::Result<()> {
+    let store = open(data)?;
+    match cmd {
+        ShareCmd::Create {
+            address,
+            calendar,
+            public,
+            private,
+            freebusy,
+            base,
+            json,
+        } => {
+            let kind = match (public, private, freebusy) {
+                (true, _, _) => LinkKind::Public,
+                (_, true, _) => LinkKind::Private,
+                (_, _, true) => LinkKind::Freebusy,
+                _ => bail!("say what the link shows: --public, --private or --freebusy"),
+            };
+            let link = admin::create_share_link(&store, &address, &calendar, kind)?;
+            show(&link, &base, json);
+        }
+        ShareCmd::List { address, json } => {
+            let links = admin::list_share_links(&store, &address)?;
+            if json {
+                print_json(&serde_json::to_value(&links)?);
+            } else {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(
+                    out,
+                    "{:<20} {:<9} {:<20} {:<11} LAST USED",
+                    "ID", "KIND", "OPENS", "CREATED"
+                );
+                for l in links {
+                    let _ = writeln!(
+                        out,
+                        "{:<20} {:<9} {:<20} {:<11} {}",
+                        l.id,
+                        l.kind.as_str(),
+                        l.name.as_deref().unwrap_or("(gone)"),
+                        crate::timefmt::date(l.created_at),
+                        l.last_used_at.map_or("never".into(), crate::timefmt::date)
+                    );
+                }
+            }
+        }
+        ShareCmd::Revoke { address, link_id } => {
+            let link = admin::revoke_share_link(&store, &address, &link_id)?;
+            println!(
+                "revoked link {} ({}); its URL no longer works",
+                link.id,
+                link.kind.as_str()
+            );
+        }
+        ShareCmd::Rotate {
+            address,
+            link_id,
+            base,
+            json,
+        } => {
+            let link = admin::rotate_share_link(&store, &address, &link_id)?;
+            show(&link, &base, json);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,355 @@
+//! What a calendar share link shows (the `public` and `private` kinds; `freebusy` is a
+//! VFREEBUSY from `freebusy`). Works on content lines, so what is shown is byte for byte
+//! what was stored, minus what the link may not show:
+//!
+//! - cancelled components (`STATUS:CANCELLED`) and those the owner declined (an ATTENDEE
+//!   with one of the owner's addresses and `PARTSTAT=DECLINED`) are left out; a left-out
+//!   override of a recurring event becomes an EXDATE of its master, so the instance does
+//!   not come back from the rule;
+//! - alarms (VALARM) are the owner's reminders: never shown;
+//! - in a public feed, `CLASS:PRIVATE` and `CLASS:CONFIDENTIAL` components become busy
+//!   blocks: only their identity and timing (UID, DTSTAMP, DTSTART, DTEND, DURATION, DUE,
+//!   RRULE, RDATE, EXDATE, RECURRENCE-ID, SEQUENCE, TRANSP, STATUS, CLASS) remain, with
+//!   `SUMMARY:Busy`; no summary, description, location, attendees, organizer, URL or
+//!   attachments.
+
+/// The kind of calendar feed a share link serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+/// Properties a busy block keeps.
+const BUSY_KEEPS: &[&str] = &[
+    "UID",
+    "DTSTAMP",
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "DUE",
+    "RRULE",
+    "RDATE",
+    "EXDATE",
+    "RECURRENCE-ID",
+    "SEQUENCE",
+    "TRANSP",
+    "STATUS",
+    "CLASS",
+];
+
+/// One content line with its folded continuations.
+struct Prop<'a> {
+    lines: Vec<&'a str>,
+}
+
+impl Prop<'_> {
+    fn unfolded(&self) -> String {
+        let mut s = String::new();
+        for (i, l) in self.lines.iter().enumerate() {
+            if i == 0 {
+                s.push_str(l);
+            } else {
+                s.push_str(l.get(1..).unwrap_or(""));
+            }
+        }
+        s
+    }
+
+    /// The property name, upper-cased.
+    fn name(&self) -> String {
+        let first = self.lines.first().copied().unwrap_or("");
+        first
+            .split([';', ':'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase()
+    }
+
+    /// (parameters part, value) of the unfolded line; the value starts after the first
+    /// ':' outside a quoted parameter value.
+    fn split(&self) -> (String, String) {
+        let line = self.unfolded();
+        let mut quoted = false;
+        for (i, c) in line.char_indices() {
+            match c {
+                '"' => quoted = !quoted,
+                ':' if !quoted => return (line[..i].to_string(), line[i + 1..].to_string()),
+                _ => {}
+            }
+        }
+        (line, String::new())
+    }
+
+    fn value(&self) -> String {
+        self.split().1
+    }
+
+    fn param(&self, name: &str) -> Option<String> {
+        let (head, _) = self.split();
+        head.split(';').skip(1).find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().trim_matches('"').to_string())
+        })
+    }
+}
+
+/// A component: its BEGIN and END lines, properties and children, in order.
+struct Comp<'a> {
+    name: String,
+    begin: &'a str,
+    end: &'a str,
+    props: Vec<Prop<'a>>,
+    children: Vec<Comp<'a>>,
+}
+
+impl Comp<'_> {
+    fn first(&self, name: &str) -> Option<&Prop<'_>> {
+        self.props.iter().find(|p| p.name() == name)
+    }
+
+    fn write(&self, out: &mut String) {
+        out.push_str(self.begin);
+        out.push_str("\r\n");
+        for p in &self.props {
+            for l in &p.lines {
+                out.push_str(l);
+                out.push_str("\r\n");
+            }
+        }
+        for c in &self.children {
+            c.write(out);
+        }
+        out.push_str(self.end);
+        out.push_str("\r\n");
+    }
+}
+
+/// Parses content lines into the VCALENDAR component; None when the text is not one.
+fn parse(text: &str) -> Option<Comp<'_>> {
+    let mut stack: Vec<Comp<'_>> = Vec::new();
+    let mut root = None;
+    for line in text.split('\n').map(|l| l.trim_end_matches('\r')) {
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            let top = stack.last_mut()?;
+            top.props.last_mut()?.lines.push(line);
+            continue;
+        }
+        let upper = line.to_ascii_uppercase();
+        if let Some(name) = upper.strip_prefix("BEGIN:") {
+            stack.push(Comp {
+                name: name.trim().to_string(),
+                begin: line,
+                end: "",
+                props: Vec::new(),
+                children: Vec::new(),
+            });
+        } else if upper.starts_with("END:") {
+            let mut done = stack.pop()?;
+            done.end = line;
+            match stack.last_mut() {
+                Some(parent) => parent.children.push(done),
+                None => root = Some(done),
+            }
+        } else {
+            stack.last_mut()?.props.push(Prop { lines: vec![line] });
+        }
+    }
+    root.filter(|r| r.name == "VCALENDAR")
+}
+
+/// Whether the owner (any of `owner`, lower-case addresses) declined the component.
+fn declined_by(comp: &Comp<'_>, owner: &[String]) -> bool {
+    comp.props
+        .iter()
+        .filter(|p| p.name() == "ATTENDEE")
+        .any(|p| {
+            let address = p.value().to_ascii_lowercase();
+            let address = address.strip_prefix("mailto:").unwrap_or(&address);
+            owner.iter().any(|o| o == address)
+                && p.param("PARTSTAT")
+                    .is_some_and(|s| s.eq_ignore_ascii_case("DECLINED"))
+        })
+}
+
+fn is_main(name: &str) -> bool {
+    matches!(name, "VEVENT" | "VTODO" | "VJOURNAL")
+}
+
+/// One stored object as the feed shows it; None when nothing of it is shown.
+pub fn filter_object(text: &str, visibility: Visibility, owner: &[String]) -> Option<String> {
+    let mut root = parse(text)?;
+    let mut dropped_overrides: Vec<(String, String)> = Vec::new();
+    let mut kept = Vec::new();
+    for mut c in std::mem::take(&mut root.children) {
+        if !is_main(&c.name) {
+            kept.push((c, false));
+            continue;
+        }
+        let cancelled = c
+            .first("STATUS")
+            .is_some_and(|s| s.value().trim().eq_ignore_ascii_case("CANCELLED"));
+        if cancelled || declined_by(&c, owner) {
+            if let Some(rid) = c.first("RECURRENCE-ID") {
+                let uid = c.first("UID").map(|u| u.value()).unwrap_or_default();
+                dropped_overrides.push((uid, rid.unfolded()));
+            }
+            continue;
+        }
+        c.children.retain(|child| child.name != "VALARM");
+        let class = c
+            .first("CLASS")
+            .map(|p| p.value().trim().to_ascii_uppercase())
+            .unwrap_or_default();
+        let busy =
+            visibility == Visibility::Public && (class == "PRIVATE" || class == "CONFIDENTIAL");
+        if busy {
+            c.props.retain(|p| BUSY_KEEPS.contains(&p.name().as_str()));
+            c.children.clear();
+        }
+        kept.push((c, busy));
+    }
+    if !kept.iter().any(|(c, _)| is_main(&c.name)) {
+        return None;
+    }
+    let mut out = String::new();
+    out.push_str(root.begin);
+    out.push_str("\r\n");
+    for p in &root.props {
+        for l in &p.lines {
+            out.push_str(l);
+            out.push_str("\r\n");
+        }
+    }
+    for (c, busy) in &kept {
+        let is_master = is_main(&c.name) && c.first("RECURRENCE-ID").is_none();
+        let mut body = String::new();
+        c.write(&mut body);
+        if *busy {
+            // A busy block: say so, without saying what.
+            body = body.replacen("\r\n", "\r\nSUMMARY:Busy\r\n", 1);
+        }
+        if is_master {
+            let uid = c.first("UID").map(|u| u.value()).unwrap_or_default();
+            let exdates: String = dropped_overrides
+                .iter()
+                .filter(|(u, _)| *u == uid)
+                .map(|(_, rid)| {
+                    let rest = &rid["RECURRENCE-ID".len().min(rid.len())..];
+                    let rest = rest
+                        .split(';')
+                        .filter(|p| !p.to_ascii_uppercase().starts_with("RANGE="))
+                        .collect::<Vec<_>>()
+                        .join(";");
+                    format!("EXDATE{rest}\r\n")
+                })
+                .collect();
+            if !exdates.is_empty() {
+                body = body.replacen("\r\n", &format!("\r\n{exdates}"), 1);
+            }
+        }
+        out.push_str(&body);
+    }
+    out.push_str(root.end);
+    out.push_str("\r\n");
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(body: &str) -> String {
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//T//T//EN\r\n{body}END:VCALENDAR\r\n")
+    }
+
+    const OWNER: &str = "alice@a.test";
+
+    fn owner() -> Vec<String> {
+        vec![OWNER.to_string()]
+    }
+
+    #[test]
+    fn private_events_become_busy_blocks_in_public_feeds_only() {
+        let text = object(
+            "BEGIN:VEVENT\r\nUID:p1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260301T100000Z\r\nDTEND:20260301T110000Z\r\nSUMMARY:Doctor\r\nDESCRIPTION:Secret\r\n stuff\r\nLOCATION:Clinic\r\nCLASS:PRIVATE\r\nATTENDEE;CN=Bob:mailto:bob@a.test\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\nEND:VALARM\r\nEND:VEVENT\r\n",
+        );
+        let public = filter_object(&text, Visibility::Public, &owner()).unwrap();
+        for gone in ["Doctor", "Secret", "Clinic", "bob@", "VALARM"] {
+            assert!(!public.contains(gone), "{gone} in {public}");
+        }
+        for kept in [
+            "UID:p1",
+            "DTSTART:20260301T100000Z",
+            "DTEND:20260301T110000Z",
+            "SUMMARY:Busy",
+            "CLASS:PRIVATE",
+        ] {
+            assert!(public.contains(kept), "{kept} missing in {public}");
+        }
+        let private = filter_object(&text, Visibility::Private, &owner()).unwrap();
+        assert!(
+            private.contains("SUMMARY:Doctor") && private.contains("DESCRIPTION:Secret\r\n stuff")
+        );
+        assert!(!private.contains("VALARM"), "{private}");
+    }
+
+    #[test]
+    fn public_events_show_in_full_and_cancelled_or_declined_ones_not_at_all() {
+        let public = object(
+            "BEGIN:VEVENT\r\nUID:o1\r\nDTSTART:20260301T100000Z\r\nSUMMARY:Open day\r\nEND:VEVENT\r\n",
+        );
+        let shown = filter_object(&public, Visibility::Public, &owner()).unwrap();
+        assert!(shown.contains("SUMMARY:Open day"));
+        let cancelled = object(
+            "BEGIN:VEVENT\r\nUID:c1\r\nDTSTART:20260301T100000Z\r\nSTATUS:CANCELLED\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            filter_object(&cancelled, Visibility::Private, &owner()),
+            None
+        );
+        let declined = object(
+            "BEGIN:VEVENT\r\nUID:d1\r\nDTSTART:20260301T100000Z\r\nATTENDEE;PARTSTAT=DECLINED;CN=\"Alice: me\":MAILTO:Alice@A.test\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(
+            filter_object(&declined, Visibility::Private, &owner()),
+            None
+        );
+        let someone_else_declined = declined.replace("Alice@A.test", "bob@a.test");
+        assert!(filter_object(&someone_else_declined, Visibility::Private, &owner()).is_some());
+    }
+
+    #[test]
+    fn a_cancelled_override_becomes_an_exdate_of_its_master() {
+        let text = object(
+            "BEGIN:VEVENT\r\nUID:r1\r\nDTSTART;TZID=Europe/Berlin:20260302T090000\r\nRRULE:FREQ=WEEKLY;COUNT=4\r\nSUMMARY:Standup\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:r1\r\nRECURRENCE-ID;TZID=Europe/Berlin:20260309T090000\r\nDTSTART;TZID=Europe/Berlin:20260309T090000\r\nSTATUS:CANCELLED\r\nEND:VEVENT\r\n",
+        );
+        let shown = filter_object(&text, Visibility::Private, &owner()).unwrap();
+        assert_eq!(shown.matches("BEGIN:VEVENT").count(), 1, "{shown}");
+        assert!(
+            shown.contains("EXDATE;TZID=Europe/Berlin:20260309T090000\r\n"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn garbage_shows_nothing() {
+        assert_eq!(
+            filter_object("not a calendar", Visibility::Public, &owner()),
+            None
+        );
+        assert_eq!(
+            filter_object("END:VEVENT\r\n", Visibility::Public, &owner()),
+            None
+        );
+        assert_eq!(
+            filter_object("BEGIN:VCALENDAR\r\n", Visibility::Public, &owner()),
+            None
+        );
+    }
+}

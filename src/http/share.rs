@@ -1,0 +1,155 @@
+//! `GET /share/<token>.ics`: a calendar share link's feed, for anyone holding the token.
+//!
+//! Unknown, revoked and deleted tokens get the same 404; misses are throttled per source
+//! address (429 once a source guesses too much); tokens never reach the logs (the request
+//! path is logged as `/share/<token>`). The feed carries a strong ETag derived from the
+//! calendar's change counter, Last-Modified, `Cache-Control` with the refresh interval as
+//! max-age, and answers 304 to `If-None-Match` / `If-Modified-Since`; gzip when asked.
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::extract::peer_ip;
+use crate::auth::throttle::source_key;
+use crate::sharing::{self, Feed};
+use crate::store::shares::Collection;
+
+/// The path as logs show it: share tokens replaced.
+pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if path.starts_with("/share/") {
+        std::borrow::Cow::Borrowed("/share/<token>")
+    } else {
+        std::borrow::Cow::Borrowed(path)
+    }
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        "no such share link: it may have been revoked or rotated; ask its owner for the current link\n",
+    )
+        .into_response()
+}
+
+pub async fn feed(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    super::drain(body).await;
+    let source = source_key(peer_ip(&parts));
+    if let Some(wait) = state.share_misses.blocked(&source) {
+        tracing::warn!(
+            retry_after = wait.as_secs(),
+            "429: too many unknown share links from one source"
+        );
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.as_secs().max(1).to_string())],
+            "too many unknown share links; wait before trying again\n",
+        )
+            .into_response();
+    }
+    let Some(token) = file.strip_suffix(".ics") else {
+        state.share_misses.fail(&source);
+        tracing::info!("404: share link path without .ics");
+        return not_found();
+    };
+    if token.len() != 43
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        state.share_misses.fail(&source);
+        tracing::info!("404: malformed share token");
+        return not_found();
+    }
+    let token = token.to_string();
+    let store = state.store.clone();
+    let refresh = state.config.sharing.refresh_secs.max(60);
+    let found =
+        crate::store::blocking(move || -> Result<Option<Feed>, crate::store::StoreError> {
+            let Some((db, link)) = sharing::resolve(&store, &token)? else {
+                return Ok(None);
+            };
+            if link.collection != Collection::Calendar {
+                return Ok(None);
+            }
+            let now = crate::store::now_unix();
+            let feed = db.read(|r| sharing::calendar_feed(r, &link, refresh, now))?;
+            if feed.is_some() {
+                let _ = db.write(|w| sharing::touch(w, &link));
+            }
+            Ok(feed)
+        })
+        .await;
+    let feed = match found {
+        Ok(Some(feed)) => feed,
+        Ok(None) => {
+            state.share_misses.fail(&source);
+            tracing::info!("404: unknown, revoked or orphaned share token");
+            return not_found();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "share feed failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    respond(
+        &parts.headers,
+        parts.method == axum::http::Method::HEAD,
+        feed,
+        refresh,
+    )
+}
+
+/// The 200 or 304 for a rendered feed.
+fn respond(headers: &HeaderMap, head: bool, feed: Feed, refresh: u64) -> Response {
+    let last_modified = crate::timefmt::http_date(feed.last_modified);
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(inm) => inm
+            .split(',')
+            .any(|t| t.trim() == feed.etag || t.trim() == "*"),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(|since| since.duration_since(std::time::UNIX_EPOCH).ok())
+            .is_some_and(|since| feed.last_modified <= since.as_secs() as i64),
+    };
+    let mut common = HeaderMap::new();
+    let mut put = |name: header::HeaderName, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            common.insert(name, v);
+        }
+    };
+    put(header::ETAG, feed.etag.clone());
+    put(header::LAST_MODIFIED, last_modified);
+    put(header::CACHE_CONTROL, format!("private, max-age={refresh}"));
+    put(header::REFERRER_POLICY, "no-referrer".into());
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    put(header::CONTENT_TYPE, feed.content_type.into());
+    put(
+        header::CONTENT_DISPOSITION,
+        "inline; filename=\"calendar.ics\"".into(),
+    );
+    let body = if head {
+        Body::empty()
+    } else {
+        Body::from(feed.body)
+    };
+    (StatusCode::OK, common, body).into_response()
+}
