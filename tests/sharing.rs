@@ -384,3 +384,95 @@ fn the_cli_manages_links_with_full_urls() {
     );
     assert!(err.contains("--public, --private or --freebusy"), "{err}");
 }
+
+#[test]
+fn address_books_are_shared_by_private_vcard_feeds() {
+    let s = setup();
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:mayor\r\nFN:The Mayor\r\nN:Mayor;The;;;\r\nEMAIL;TYPE=INTERNET:mayor@a.test\r\nEND:VCARD\r\n";
+    let r = as_user(
+        &s,
+        Method::PUT,
+        "/dav/addressbooks/alice@a.test/contacts/mayor.vcf",
+        ALICE,
+    )
+    .header("Content-Type", "text/vcard")
+    .body(card)
+    .send()
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let books: Value = as_user(&s, Method::GET, "/api/v1/addressbooks", ALICE)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = books["addressBooks"][0]["id"].as_i64().unwrap();
+    let public = as_user(
+        &s,
+        Method::POST,
+        &format!("/api/v1/addressbooks/{id}/share-links"),
+        ALICE,
+    )
+    .json(&json!({ "kind": "public" }))
+    .send()
+    .unwrap();
+    assert_eq!(public.status(), StatusCode::BAD_REQUEST);
+    let link: Value = as_user(
+        &s,
+        Method::POST,
+        &format!("/api/v1/addressbooks/{id}/share-links"),
+        ALICE,
+    )
+    .json(&json!({ "kind": "private" }))
+    .send()
+    .unwrap()
+    .json()
+    .unwrap();
+    let url = link["url"].as_str().unwrap();
+    assert!(url.ends_with(".vcf"), "{link}");
+    let path = &url[url.find("/share/").unwrap()..];
+    let v4 = client().get(s.url(path)).send().unwrap();
+    assert_eq!(v4.status(), StatusCode::OK);
+    assert!(
+        v4.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("version=4.0")
+    );
+    let etag = v4.headers()["etag"].to_str().unwrap().to_string();
+    let text = v4.text().unwrap();
+    assert!(
+        text.contains("VERSION:4.0") && text.contains("FN:The Mayor"),
+        "{text}"
+    );
+    let v3 = client()
+        .get(s.url(path))
+        .header("Accept", "text/vcard; version=3.0")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(v3.contains("VERSION:3.0"), "{v3}");
+    let cached = client()
+        .get(s.url(path))
+        .header("If-None-Match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    // An .ics path with the book's token is not the book.
+    let ics = path.replace(".vcf", ".ics");
+    assert_eq!(
+        client().get(s.url(&ics)).send().unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // Bob cannot make links to Alice's book, whatever id he names.
+    let r = as_user(
+        &s,
+        Method::POST,
+        &format!("/api/v1/addressbooks/{}/share-links", id + 1),
+        BOB,
+    )
+    .json(&json!({ "kind": "private" }))
+    .send()
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

@@ -65,6 +65,8 @@ pub enum AdminError {
     NoSuchCalendar(String, String),
     #[error("{0} has no share link {1}; list them with `domus share list {0}`")]
     NoSuchShareLink(String, String),
+    #[error("address books are shared by private links only: use --private")]
+    BookLinkKind,
     #[error("{0} has no address book named {1}; list them with `domus addressbook list {0}`")]
     NoSuchAddressBook(String, String),
     #[error("storage error: {0}")]
@@ -474,6 +476,10 @@ impl From<crate::sharing::ShareError> for AdminError {
         match e {
             crate::sharing::ShareError::NoSuchCalendar(a, c) => AdminError::NoSuchCalendar(a, c),
             crate::sharing::ShareError::NoSuchLink(a, l) => AdminError::NoSuchShareLink(a, l),
+            crate::sharing::ShareError::NoSuchAddressBook(a, b) => {
+                AdminError::NoSuchAddressBook(a, b)
+            }
+            crate::sharing::ShareError::BookKind => AdminError::BookLinkKind,
             crate::sharing::ShareError::Store(e) => AdminError::Store(e),
         }
     }
@@ -506,21 +512,22 @@ pub fn calendars(store: &Store, address: &str) -> Result<Vec<CalendarInfo>> {
     })?)
 }
 
-/// Creates a share link to one of a user's calendars (its name as in its URL).
+/// Creates a share link to one of a user's calendars or address books (its name as in
+/// its URL).
 pub fn create_share_link(
     store: &Store,
     address: &str,
-    calendar: &str,
+    target: crate::sharing::Target<'_>,
     kind: crate::store::shares::LinkKind,
 ) -> Result<crate::sharing::NewLink> {
     let (record, db, account) = account_of(store, address)?;
-    Ok(crate::sharing::create_calendar_link(
+    Ok(crate::sharing::create_link(
         store,
         &record.id,
         &db,
         &account.id,
         &account.primary_address,
-        calendar,
+        target,
         kind,
     )?)
 }

@@ -44,8 +44,12 @@ pub enum ShareCmd {
     )]
     Create {
         address: String,
-        /// The calendar's name as it appears in its URL (see `domus calendar list`).
+        /// The calendar's name as it appears in its URL (see `domus calendar list`), or
+        /// with --addressbook an address book's (see `domus addressbook list`).
         calendar: String,
+        /// Share an address book (a vCard feed; --private only) instead of a calendar.
+        #[arg(long)]
+        addressbook: bool,
         #[arg(long, group = "kind")]
         public: bool,
         #[arg(long, group = "kind")]
@@ -133,6 +137,7 @@ pub fn share(cmd: ShareCmd, data: &Path) -> anyhow::Result<()> {
         ShareCmd::Create {
             address,
             calendar,
+            addressbook,
             public,
             private,
             freebusy,
@@ -145,7 +150,12 @@ pub fn share(cmd: ShareCmd, data: &Path) -> anyhow::Result<()> {
                 (_, _, true) => LinkKind::Freebusy,
                 _ => bail!("say what the link shows: --public, --private or --freebusy"),
             };
-            let link = admin::create_share_link(&store, &address, &calendar, kind)?;
+            let target = if addressbook {
+                crate::sharing::Target::AddressBook(&calendar)
+            } else {
+                crate::sharing::Target::Calendar(&calendar)
+            };
+            let link = admin::create_share_link(&store, &address, target, kind)?;
             show(&link, &base, json);
         }
         ShareCmd::List { address, json } => {

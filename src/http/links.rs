@@ -17,6 +17,14 @@ fn share_error(e: ShareError) -> ApiError {
     match e {
         ShareError::NoSuchCalendar(_, c) => ApiError::not_found(format!("no calendar named {c}")),
         ShareError::NoSuchLink(_, l) => ApiError::not_found(format!("no share link {l}")),
+        ShareError::NoSuchAddressBook(_, b) => {
+            ApiError::not_found(format!("no address book named {b}"))
+        }
+        ShareError::BookKind => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalidArguments",
+            "address books are shared by private links only: {\"kind\": \"private\"}",
+        ),
         ShareError::Store(e) => e.into(),
     }
 }
@@ -122,6 +130,48 @@ pub async fn create(
         StatusCode::CREATED,
         Json(link_json(&base_url(&state, &headers), &link, &calendar)),
     ))
+}
+
+/// `POST /api/v1/addressbooks/{id}/share-links` with `{"kind": "private"}`: a vCard feed.
+pub async fn create_for_book(
+    State(state): State<AppState>,
+    Authenticated(p): Authenticated,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(req): Json<NewLinkRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let owner = owner_address(&state, &p).await?;
+    let store = state.store.clone();
+    let db = store.domain_async(&p.domain_id).await?;
+    let not_found = || ApiError::not_found(format!("no address book {id}"));
+    let book_id: i64 = id.parse().map_err(|_| not_found())?;
+    let account = p.account_id.clone();
+    let book = db
+        .read_async(move |r| r.addressbook_by_id(book_id))
+        .await?
+        .filter(|b| b.account == account)
+        .ok_or_else(not_found)?;
+    let (domain, account, name) = (p.domain_id.clone(), p.account_id.clone(), book.name.clone());
+    let link = crate::store::blocking(move || {
+        sharing::create_link(
+            &store,
+            &domain,
+            &db,
+            &account,
+            &owner,
+            sharing::Target::AddressBook(&name),
+            req.kind,
+        )
+    })
+    .await
+    .map_err(share_error)?;
+    let mut body = link_json(&base_url(&state, &headers), &link, "");
+    if let Some(map) = body.as_object_mut() {
+        map.remove("calendar");
+        map.remove("webcalUrl");
+        map.insert("addressBook".into(), json!(book.name));
+    }
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// `GET /api/v1/share-links`.

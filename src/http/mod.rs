@@ -113,6 +113,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/addressbooks", get(addressbooks::list))
         .route(
+            "/api/v1/addressbooks/{id}/share-links",
+            axum::routing::post(links::create_for_book),
+        )
+        .route(
             "/api/v1/addressbooks/{id}/export",
             get(addressbooks::export),
         )

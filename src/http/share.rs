@@ -58,11 +58,22 @@ pub async fn feed(
         )
             .into_response();
     }
-    let Some(token) = file.strip_suffix(".ics") else {
-        state.share_misses.fail(&source);
-        tracing::info!("404: share link path without .ics");
-        return not_found();
+    let (token, wanted) = match (file.strip_suffix(".ics"), file.strip_suffix(".vcf")) {
+        (Some(t), _) => (t, Collection::Calendar),
+        (_, Some(t)) => (t, Collection::Addressbook),
+        _ => {
+            state.share_misses.fail(&source);
+            tracing::info!("404: share link path without .ics or .vcf");
+            return not_found();
+        }
     };
+    // A vCard feed in the version the client accepts (4.0 unless it asks for 3.0).
+    let version = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::groupware::vcard::VcardVersion::from_accept)
+        .unwrap_or(crate::groupware::vcard::VcardVersion::V4);
     if token.len() != 43
         || !token
             .bytes()
@@ -80,11 +91,14 @@ pub async fn feed(
             let Some((db, link)) = sharing::resolve(&store, &token)? else {
                 return Ok(None);
             };
-            if link.collection != Collection::Calendar {
+            if link.collection != wanted {
                 return Ok(None);
             }
             let now = crate::store::now_unix();
-            let feed = db.read(|r| sharing::calendar_feed(r, &link, refresh, now))?;
+            let feed = db.read(|r| match wanted {
+                Collection::Calendar => sharing::calendar_feed(r, &link, refresh, now),
+                Collection::Addressbook => sharing::addressbook_feed(r, &link, version),
+            })?;
             if feed.is_some() {
                 let _ = db.write(|w| sharing::touch(w, &link));
             }
@@ -142,9 +156,14 @@ fn respond(headers: &HeaderMap, head: bool, feed: Feed, refresh: u64) -> Respons
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
     put(header::CONTENT_TYPE, feed.content_type.into());
+    let file = if feed.content_type.starts_with("text/vcard") {
+        "contacts.vcf"
+    } else {
+        "calendar.ics"
+    };
     put(
         header::CONTENT_DISPOSITION,
-        "inline; filename=\"calendar.ics\"".into(),
+        format!("inline; filename=\"{file}\""),
     );
     let body = if head {
         Body::empty()

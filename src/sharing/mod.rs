@@ -43,17 +43,28 @@ pub fn feed_path(token: &str, collection: Collection) -> String {
     format!("/share/{token}.{ext}")
 }
 
+/// What a new link opens: a calendar or an address book, by its name as in its URL.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Calendar(&'a str),
+    AddressBook(&'a str),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ShareError {
     #[error("{0} has no calendar named {1}")]
     NoSuchCalendar(String, String),
+    #[error("{0} has no address book named {1}")]
+    NoSuchAddressBook(String, String),
+    #[error("address books are shared by private links only (a vCard feed of every card)")]
+    BookKind,
     #[error("{0} has no share link {1}")]
     NoSuchLink(String, String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Creates a link to `calendar` of `account`: the domain's row first, then the index.
+/// Creates a link to `calendar` of `account`.
 pub fn create_calendar_link(
     store: &Store,
     domain: &DomainId,
@@ -63,14 +74,49 @@ pub fn create_calendar_link(
     calendar: &str,
     kind: LinkKind,
 ) -> Result<NewLink, ShareError> {
+    create_link(
+        store,
+        domain,
+        db,
+        account,
+        owner,
+        Target::Calendar(calendar),
+        kind,
+    )
+}
+
+/// Creates a link: the domain's row first, then the index.
+pub fn create_link(
+    store: &Store,
+    domain: &DomainId,
+    db: &DomainDb,
+    account: &AccountId,
+    owner: &str,
+    target: Target<'_>,
+    kind: LinkKind,
+) -> Result<NewLink, ShareError> {
     let token = generate_token_secret();
     let hash = secret_hash(&token);
     let id = new_link_id();
     let link = db.write(|w| -> Result<ShareLink, ShareError> {
-        let c = w
-            .calendar(account, calendar)?
-            .ok_or_else(|| ShareError::NoSuchCalendar(owner.to_string(), calendar.to_string()))?;
-        Ok(w.create_share_link(&id, account, Collection::Calendar, c.id, kind, &hash)?)
+        let (collection, collection_id) = match target {
+            Target::Calendar(name) => {
+                let c = w.calendar(account, name)?.ok_or_else(|| {
+                    ShareError::NoSuchCalendar(owner.to_string(), name.to_string())
+                })?;
+                (Collection::Calendar, c.id)
+            }
+            Target::AddressBook(name) => {
+                if kind != LinkKind::Private {
+                    return Err(ShareError::BookKind);
+                }
+                let b = w.addressbook(account, name)?.ok_or_else(|| {
+                    ShareError::NoSuchAddressBook(owner.to_string(), name.to_string())
+                })?;
+                (Collection::Addressbook, b.id)
+            }
+        };
+        Ok(w.create_share_link(&id, account, collection, collection_id, kind, &hash)?)
     })?;
     if let Err(e) = store
         .system()
@@ -268,6 +314,30 @@ pub fn calendar_feed(
         etag,
         last_modified,
         content_type: "text/calendar; charset=utf-8",
+    }))
+}
+
+/// The vCard feed of an address book link: every card in `version`.
+pub fn addressbook_feed(
+    r: &DomainRead<'_>,
+    link: &ShareLink,
+    version: crate::groupware::vcard::VcardVersion,
+) -> Result<Option<Feed>, StoreError> {
+    if link.collection != Collection::Addressbook {
+        return Ok(None);
+    }
+    let Some(book) = r.addressbook_by_id(link.collection_id)? else {
+        return Ok(None);
+    };
+    if book.account != link.account {
+        return Ok(None);
+    }
+    let (modseq, changed_at) = r.scope_state(&crate::store::contacts::book_scope(book.id))?;
+    Ok(Some(Feed {
+        body: crate::carddav::exchange::export(r, &book, version)?,
+        etag: format!("\"book-{}-{}-{}\"", book.id, modseq.0, version.as_str()),
+        last_modified: changed_at.unwrap_or(book.modified_at).max(book.modified_at),
+        content_type: version.content_type(),
     }))
 }
 
