@@ -27,6 +27,43 @@ pub struct FileConfig {
     pub http: HttpSection,
     pub log: LogSection,
     pub sharing: SharingSection,
+    pub subscriptions: SubscriptionsSection,
+}
+
+/// Subscriptions to feeds (external calendars, subscribed address books).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SubscriptionsSection {
+    /// Let fetches reach private, loopback and link-local addresses (an intranet feed).
+    /// Off by default: a user could otherwise make the server read internal services.
+    pub allow_private: bool,
+    /// Largest feed accepted, in bytes.
+    pub max_bytes: usize,
+    /// Time one fetch may take, in seconds.
+    pub timeout_secs: u64,
+    /// How often a feed is fetched when it does not say (REFRESH-INTERVAL), in seconds.
+    pub refresh_secs: i64,
+}
+
+impl Default for SubscriptionsSection {
+    fn default() -> Self {
+        SubscriptionsSection {
+            allow_private: false,
+            max_bytes: 20 << 20,
+            timeout_secs: 30,
+            refresh_secs: 3600,
+        }
+    }
+}
+
+impl SubscriptionsSection {
+    pub fn policy(&self) -> crate::sharing::fetch::FetchPolicy {
+        crate::sharing::fetch::FetchPolicy {
+            allow_private: self.allow_private,
+            max_bytes: self.max_bytes,
+            timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
+        }
+    }
 }
 
 /// Share links.
@@ -167,6 +204,7 @@ pub struct Config {
     pub http: HttpSection,
     pub log: LogSection,
     pub sharing: SharingSection,
+    pub subscriptions: SubscriptionsSection,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -236,6 +274,7 @@ impl Config {
             http: f.http,
             log,
             sharing: f.sharing,
+            subscriptions: f.subscriptions,
         })
     }
 }

@@ -65,6 +65,10 @@ pub enum AdminError {
     NoSuchCalendar(String, String),
     #[error("{0} has no share link {1}; list them with `domus share list {0}`")]
     NoSuchShareLink(String, String),
+    #[error("{0} has no subscription {1}; list them with `domus subscription list {0}`")]
+    NoSuchSubscription(String, String),
+    #[error("{0}")]
+    Subscription(String),
     #[error("address books are shared by private links only: use --private")]
     BookLinkKind,
     #[error("{0} has no address book named {1}; list them with `domus addressbook list {0}`")]
@@ -567,4 +571,81 @@ pub fn rotate_share_link(
         &account.primary_address,
         id,
     )?)
+}
+
+impl From<crate::sharing::subscriptions::SubscriptionError> for AdminError {
+    fn from(e: crate::sharing::subscriptions::SubscriptionError) -> Self {
+        match e {
+            crate::sharing::subscriptions::SubscriptionError::Store(e) => AdminError::Store(e),
+            crate::sharing::subscriptions::SubscriptionError::NoSuchSubscription(a, id) => {
+                AdminError::NoSuchSubscription(a, id)
+            }
+            other => AdminError::Subscription(other.to_string()),
+        }
+    }
+}
+
+/// Subscribes a user to a feed URL; the running server fetches it within seconds.
+pub fn add_subscription(
+    store: &Store,
+    address: &str,
+    url: &str,
+    name: Option<&str>,
+    addressbook: bool,
+) -> Result<crate::sharing::subscriptions::SubscriptionInfo> {
+    let (record, db, account) = account_of(store, address)?;
+    let collection = if addressbook {
+        crate::store::shares::Collection::Addressbook
+    } else {
+        crate::store::shares::Collection::Calendar
+    };
+    Ok(crate::sharing::subscriptions::add(
+        store,
+        &record.id,
+        &db,
+        &account.id,
+        url,
+        name,
+        None,
+        collection,
+        crate::sharing::DEFAULT_REFRESH_SECS as i64,
+    )?)
+}
+
+pub fn list_subscriptions(
+    store: &Store,
+    address: &str,
+) -> Result<Vec<crate::sharing::subscriptions::SubscriptionInfo>> {
+    let (_, db, account) = account_of(store, address)?;
+    Ok(crate::sharing::subscriptions::list(&db, &account.id)?)
+}
+
+pub fn remove_subscription(store: &Store, address: &str, id: &str) -> Result<()> {
+    let (record, db, account) = account_of(store, address)?;
+    Ok(crate::sharing::subscriptions::remove(
+        store,
+        &record.id,
+        &db,
+        &account.id,
+        &account.primary_address,
+        id,
+    )?)
+}
+
+/// Makes a subscription due now: the running server fetches it within seconds.
+pub fn refresh_subscription(store: &Store, address: &str, id: &str) -> Result<()> {
+    let (record, db, account) = account_of(store, address)?;
+    match db.read(|r| r.subscription(id))? {
+        Some(s) if s.account == account.id => {}
+        _ => {
+            return Err(AdminError::NoSuchSubscription(
+                account.primary_address.clone(),
+                id.to_string(),
+            ));
+        }
+    }
+    store
+        .system()
+        .write(|w| w.set_subscription_due(&record.id, id, 0, false))?;
+    Ok(())
 }

@@ -132,6 +132,24 @@ fn need_calendar(r: &DomainRead<'_>, owner: &AccountId, name: &str) -> Result<Ca
     })
 }
 
+/// A calendar clients may write: not one a subscription fills (RFC 3744 §7.1.1).
+fn need_writable_calendar(
+    r: &DomainRead<'_>,
+    owner: &AccountId,
+    name: &str,
+) -> Result<Calendar, DavError> {
+    let c = need_calendar(r, owner, name)?;
+    if c.subscription.is_some() {
+        return Err(DavError::Condition {
+            status: StatusCode::FORBIDDEN,
+            element: Name::dav("need-privileges"),
+            hrefs: Vec::new(),
+            reason: format!("{name} follows a subscribed feed and is read-only"),
+        });
+    }
+    Ok(c)
+}
+
 fn caldav_condition(status: StatusCode, element: &str, reason: impl Into<String>) -> DavError {
     DavError::Condition {
         status,
@@ -443,6 +461,18 @@ pub(super) fn calendar_zone(
     Ok(FloatingZone::utc())
 }
 
+/// What the store indexes of an ingested object.
+pub fn object_index(parsed: &ical::CalendarObject) -> ObjectIndex {
+    ObjectIndex {
+        uid: parsed.uid.clone(),
+        component: kind_name(parsed.kind).to_string(),
+        first_start: parsed.first_start,
+        last_end: parsed.last_end,
+        recurring: parsed.recurring,
+        instances: parsed.instances.clone(),
+    }
+}
+
 /// A calendar's display name (its `DAV:displayname`), or its URL name when it has none.
 pub fn display_name_of(r: &DomainRead<'_>, c: &Calendar) -> Result<String, StoreError> {
     Ok(r.calendar_properties(c.id)?
@@ -618,7 +648,7 @@ impl Space for CalendarSpace {
                 "PUT creates calendar object resources inside a calendar",
             ));
         };
-        let calendar = need_calendar(w, owner, cal)?;
+        let calendar = need_writable_calendar(w, owner, cal)?;
         let parsed = ical::ingest(body, &limits()).map_err(ingest_error)?;
         let component = kind_name(parsed.kind);
         if !calendar.components.iter().any(|c| c == component) {
@@ -709,13 +739,23 @@ impl Space for CalendarSpace {
 
     fn delete(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError> {
         match locate(path) {
-            Some(Loc::Calendar(name)) => w
-                .delete_calendar(owner, name)
-                .map_err(|_| DavError::not_found(format!("no calendar {name}"))),
+            // Deleting a subscribed calendar ends the subscription.
+            Some(Loc::Calendar(name)) => match w.calendar(owner, name)? {
+                Some(Calendar {
+                    subscription: Some(id),
+                    ..
+                }) => Ok(w.delete_subscription(&id)?),
+                _ => w
+                    .delete_calendar(owner, name)
+                    .map_err(|_| DavError::not_found(format!("no calendar {name}"))),
+            },
             Some(Loc::Object(cal, obj)) => {
-                let Some(c) = w.calendar(owner, cal)? else {
-                    return Err(DavError::not_found(format!("no calendar {cal}")));
-                };
+                let c = need_writable_calendar(w, owner, cal).map_err(|e| match e {
+                    DavError::Status(StatusCode::CONFLICT, _) => {
+                        DavError::not_found(format!("no calendar {cal}"))
+                    }
+                    e => e,
+                })?;
                 w.delete_calendar_object(&c, obj)
                     .map_err(|_| DavError::not_found(format!("nothing at {path}")))
             }
@@ -737,7 +777,7 @@ impl Space for CalendarSpace {
             return Err(forbidden("only calendar objects are copied or moved"));
         };
         let source = need_calendar(w, owner, fc)?;
-        let target = need_calendar(w, owner, tc)?;
+        let target = need_writable_calendar(w, owner, tc)?;
         w.copy_calendar_object(&source, fo, &target, to_name)
             .map_err(|e| match e {
                 StoreError::Conflict(other) => uid_conflict(
@@ -760,7 +800,7 @@ impl Space for CalendarSpace {
             return Err(forbidden("only calendar objects are moved"));
         };
         // Moving within one calendar would trip over the object's own UID: free it first.
-        let source = need_calendar(w, owner, fc)?;
+        let source = need_writable_calendar(w, owner, fc)?;
         let data = w
             .calendar_object_data(source.id, fo)?
             .ok_or_else(|| DavError::not_found(format!("nothing at {from}")))?;
@@ -768,7 +808,7 @@ impl Space for CalendarSpace {
         let Some(Loc::Object(tc, to_name)) = locate(to) else {
             return Err(forbidden("calendar objects move into calendars"));
         };
-        let target = need_calendar(w, owner, tc)?;
+        let target = need_writable_calendar(w, owner, tc)?;
         let parsed = ical::ingest(data.as_bytes(), &limits()).map_err(ingest_error)?;
         let component = kind_name(parsed.kind);
         if !target.components.iter().any(|c| c == component) {

@@ -291,11 +291,20 @@ fn need_book(r: &DomainRead<'_>, owner: &AccountId, name: &str) -> Result<Addres
     if name == DIRECTORY {
         return Err(read_only());
     }
-    r.addressbook(owner, name)?.ok_or_else(|| {
+    let book = r.addressbook(owner, name)?.ok_or_else(|| {
         DavError::conflict(format!(
             "no address book {name}: create it with an extended MKCOL first"
         ))
-    })
+    })?;
+    if book.subscription.is_some() {
+        return Err(DavError::Condition {
+            status: StatusCode::FORBIDDEN,
+            element: Name::dav("need-privileges"),
+            hrefs: Vec::new(),
+            reason: format!("{name} follows a subscribed feed and is read-only"),
+        });
+    }
+    Ok(book)
 }
 
 fn is_book(env: &PropEnv<'_>) -> bool {
@@ -613,13 +622,23 @@ impl Space for AddressBookSpace {
     fn delete(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError> {
         match locate(path) {
             Some(Loc::Book(DIRECTORY)) | Some(Loc::Card(DIRECTORY, _)) => Err(read_only()),
-            Some(Loc::Book(name)) => w
-                .delete_addressbook(owner, name)
-                .map_err(|_| DavError::not_found(format!("no address book {name}"))),
+            // Deleting a subscribed address book ends the subscription.
+            Some(Loc::Book(name)) => match w.addressbook(owner, name)? {
+                Some(AddressBook {
+                    subscription: Some(id),
+                    ..
+                }) => Ok(w.delete_subscription(&id)?),
+                _ => w
+                    .delete_addressbook(owner, name)
+                    .map_err(|_| DavError::not_found(format!("no address book {name}"))),
+            },
             Some(Loc::Card(book, card)) => {
                 let Some(b) = w.addressbook(owner, book)? else {
                     return Err(DavError::not_found(format!("no address book {book}")));
                 };
+                if b.subscription.is_some() {
+                    return Err(read_only());
+                }
                 w.delete_card(&b, card)
                     .map_err(|_| DavError::not_found(format!("nothing at {path}")))
             }

@@ -62,6 +62,9 @@ enum Command {
     /// Share links: a calendar opened to anyone with the link (public, private, free/busy).
     #[command(subcommand)]
     Share(sharing::ShareCmd),
+    /// Subscriptions: calendars (and address books) that follow a feed URL.
+    #[command(subcommand)]
+    Subscription(sharing::SubscriptionCmd),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -80,6 +83,7 @@ pub fn run() -> i32 {
         Command::AddressBook(cmd) => addressbook::run(cmd, &data_dir(data)),
         Command::Calendar(cmd) => sharing::calendar(cmd, &data_dir(data)),
         Command::Share(cmd) => sharing::share(cmd, &data_dir(data)),
+        Command::Subscription(cmd) => sharing::subscription(cmd, &data_dir(data)),
         Command::Token(cmd) => admin::credential(
             cmd,
             &data_dir(data),

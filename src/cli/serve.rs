@@ -100,6 +100,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         )),
     };
     let closer = tokio::spawn(close_idle_domains(store.clone()));
+    let refresher = tokio::spawn(crate::sharing::subscriptions::run_refresher(
+        store.clone(),
+        config.subscriptions.policy(),
+    ));
     tracing::info!(listen = %local, data = %config.data.display(), tls = tls.is_some(), "domus started");
     let opts = ServeOptions {
         tls,
@@ -108,6 +112,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     http::server::serve(listener, http::router(state), opts, shutdown_signal()).await;
     closer.abort();
+    refresher.abort();
     let closed = tokio::task::spawn_blocking(move || store.pool().close_all())
         .await
         .unwrap_or(0);

@@ -80,6 +80,103 @@ pub enum ShareCmd {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SubscriptionCmd {
+    /// Subscribe a user to a calendar feed (https://, http:// or webcal://) or, with
+    /// --addressbook, to a vCard feed. The running server fetches it within seconds and
+    /// then on the feed's schedule (one hour unless it says otherwise).
+    #[command(
+        after_help = "Example:\n  domus subscription add alice@example.org webcal://example.org/holidays.ics --name holidays"
+    )]
+    Add {
+        address: String,
+        url: String,
+        /// The collection's name in its URL (made from the feed's URL when absent).
+        #[arg(long)]
+        name: Option<String>,
+        /// Follow a vCard feed (an address book export link) instead of a calendar.
+        #[arg(long)]
+        addressbook: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's subscriptions with their state (last fetch, failures, next fetch).
+    List {
+        address: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a subscription and the calendar (or address book) it fills.
+    Remove { address: String, id: String },
+    /// Fetch a subscription now (the running server does it within seconds).
+    Refresh { address: String, id: String },
+}
+
+pub fn subscription(cmd: SubscriptionCmd, data: &Path) -> anyhow::Result<()> {
+    let store = open(data)?;
+    match cmd {
+        SubscriptionCmd::Add {
+            address,
+            url,
+            name,
+            addressbook,
+            json,
+        } => {
+            let info =
+                admin::add_subscription(&store, &address, &url, name.as_deref(), addressbook)?;
+            if json {
+                print_json(&serde_json::to_value(&info)?);
+            } else {
+                println!(
+                    "subscription {} fills {}; the running server fetches it within seconds",
+                    info.subscription.id,
+                    info.name.as_deref().unwrap_or("?")
+                );
+            }
+        }
+        SubscriptionCmd::List { address, json } => {
+            let subs = admin::list_subscriptions(&store, &address)?;
+            if json {
+                print_json(&serde_json::to_value(&subs)?);
+            } else {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(
+                    out,
+                    "{:<20} {:<16} {:<9} {:<11} URL",
+                    "ID", "NAME", "FAILURES", "LAST OK"
+                );
+                for s in subs {
+                    let _ = writeln!(
+                        out,
+                        "{:<20} {:<16} {:<9} {:<11} {}{}",
+                        s.subscription.id,
+                        s.name.as_deref().unwrap_or("(gone)"),
+                        s.subscription.failures,
+                        s.subscription
+                            .last_ok_at
+                            .map_or("never".into(), crate::timefmt::date),
+                        s.subscription.url,
+                        s.subscription
+                            .last_error
+                            .as_deref()
+                            .map(|e| format!("  ({e})"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        SubscriptionCmd::Remove { address, id } => {
+            admin::remove_subscription(&store, &address, &id)?;
+            println!("removed subscription {id} and its collection");
+        }
+        SubscriptionCmd::Refresh { address, id } => {
+            admin::refresh_subscription(&store, &address, &id)?;
+            println!("subscription {id} is due now; the running server fetches it within seconds");
+        }
+    }
+    Ok(())
+}
+
 fn urls(base: &str, link: &NewLink) -> (String, String) {
     let base = base.trim_end_matches('/');
     let url = format!("{base}{}", link.path());

@@ -457,6 +457,13 @@ pub fn push_escaped(buf: &mut String, text: &str) {
     push_escaped_set(buf, text, false)
 }
 
+/// Character data with `<`, `&` and `>` escaped.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_escaped(&mut out, text);
+    out
+}
+
 /// Appends an attribute value (double-quoted) with quotes escaped too.
 fn push_escaped_attr(buf: &mut String, text: &str) {
     push_escaped_set(buf, text, true)

@@ -260,6 +260,95 @@ pub fn filter_object(text: &str, visibility: Visibility, owner: &[String]) -> Op
     Some(out)
 }
 
+/// A feed (one VCALENDAR holding many events, as published calendars are) cut into
+/// calendar objects: the components of each UID together, with the VTIMEZONEs they name.
+/// Components without UID get one made from their content. Errors when the text is not
+/// one VCALENDAR.
+pub fn split_calendar(text: &str) -> Result<Vec<(String, String)>, String> {
+    let root = parse(text).ok_or("not an iCalendar feed (no VCALENDAR)")?;
+    let mut zones: Vec<(String, &Comp<'_>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<&Comp<'_>>)> = Vec::new();
+    for c in &root.children {
+        if c.name == "VTIMEZONE" {
+            let tzid = c.first("TZID").map(|p| p.value()).unwrap_or_default();
+            zones.push((tzid, c));
+            continue;
+        }
+        if !is_main(&c.name) {
+            continue;
+        }
+        let uid = match c.first("UID").map(|p| p.value()) {
+            Some(u) if !u.trim().is_empty() => u.trim().to_string(),
+            _ => {
+                let mut body = String::new();
+                c.write(&mut body);
+                let digest = <sha2::Sha256 as sha2::Digest>::digest(body.as_bytes());
+                format!("domus-{}", hex::encode(&digest[..12]))
+            }
+        };
+        match groups.iter_mut().find(|(u, _)| *u == uid) {
+            Some((_, list)) => list.push(c),
+            None => groups.push((uid, vec![c])),
+        }
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for (uid, comps) in groups {
+        let mut body =
+            String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Domus//Subscription//EN\r\n");
+        let mut parts = String::new();
+        for c in &comps {
+            c.write(&mut parts);
+        }
+        for (tzid, zone) in &zones {
+            if !tzid.is_empty() && parts.contains(&format!("TZID={tzid}")) {
+                zone.write(&mut body);
+            }
+        }
+        if comps.iter().any(|c| c.first("UID").is_none()) {
+            // Give a UID-less component the one it is filed under.
+            parts = parts.replacen("\r\n", &format!("\r\nUID:{uid}\r\n"), 1);
+        }
+        body.push_str(&parts);
+        body.push_str("END:VCALENDAR\r\n");
+        out.push((uid, body));
+    }
+    Ok(out)
+}
+
+/// The refresh interval a feed asks for (RFC 7986 REFRESH-INTERVAL, else X-PUBLISHED-TTL),
+/// in seconds.
+pub fn refresh_interval(text: &str) -> Option<i64> {
+    let root = parse(text)?;
+    let prop = root
+        .first("REFRESH-INTERVAL")
+        .or_else(|| root.first("X-PUBLISHED-TTL"))?;
+    duration_secs(prop.value().trim())
+}
+
+/// Seconds of a simple RFC 5545 duration (`PT1H`, `P1D`, `PT30M`, `P1W`).
+fn duration_secs(d: &str) -> Option<i64> {
+    let d = d.strip_prefix('+').unwrap_or(d);
+    let d = d.strip_prefix('P')?;
+    let (mut total, mut number, mut in_time) = (0i64, 0i64, false);
+    for c in d.chars() {
+        match c {
+            'T' => in_time = true,
+            '0'..='9' => {
+                number = number
+                    .checked_mul(10)?
+                    .checked_add(i64::from(c as u8 - b'0'))?
+            }
+            'W' => (total, number) = (total + number * 7 * 86_400, 0),
+            'D' => (total, number) = (total + number * 86_400, 0),
+            'H' if in_time => (total, number) = (total + number * 3600, 0),
+            'M' if in_time => (total, number) = (total + number * 60, 0),
+            'S' if in_time => (total, number) = (total + number, 0),
+            _ => return None,
+        }
+    }
+    (total > 0).then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,6 +424,26 @@ mod tests {
             shown.contains("EXDATE;TZID=Europe/Berlin:20260309T090000\r\n"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn feeds_split_into_objects_by_uid_with_their_zones() {
+        let feed = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//X//X//EN\r\nREFRESH-INTERVAL;VALUE=DURATION:PT2H\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Europe/Berlin:20260301T100000\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nDTSTART:20260301T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID;TZID=Europe/Berlin:20260302T100000\r\nDTSTART;TZID=Europe/Berlin:20260302T110000\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nDTSTART:20260305T100000Z\r\nSUMMARY:no uid\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let objects = split_calendar(feed).unwrap();
+        assert_eq!(objects.len(), 3);
+        let (uid, a) = &objects[0];
+        assert_eq!(uid, "a");
+        assert_eq!(a.matches("BEGIN:VEVENT").count(), 2);
+        assert!(a.contains("BEGIN:VTIMEZONE"));
+        assert!(!objects[1].1.contains("VTIMEZONE"));
+        assert!(
+            objects[2].0.starts_with("domus-")
+                && objects[2].1.contains(&format!("UID:{}", objects[2].0))
+        );
+        assert_eq!(refresh_interval(feed), Some(7200));
+        assert_eq!(duration_secs("P1DT12H"), Some(129_600));
+        assert_eq!(duration_secs("soon"), None);
+        assert!(split_calendar("BEGIN:VCARD\r\nEND:VCARD\r\n").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod addressbooks;
 mod links;
 mod share;
+mod subscriptions;
 pub use addressbooks::parse_version as parse_vcard_version;
 mod api;
 mod error;
@@ -104,6 +105,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/calendars/{name}/share-links",
             axum::routing::post(links::create),
+        )
+        .route(
+            "/api/v1/subscriptions",
+            get(subscriptions::list).post(subscriptions::add),
+        )
+        .route("/api/v1/subscriptions/{id}", delete(subscriptions::remove))
+        .route(
+            "/api/v1/subscriptions/{id}/refresh",
+            axum::routing::post(subscriptions::refresh),
         )
         .route("/api/v1/share-links", get(links::list))
         .route("/api/v1/share-links/{id}", delete(links::revoke))

@@ -17,6 +17,9 @@ use crate::store::domain::{DomainRead, DomainWrite};
 use crate::store::shares::{Collection, LinkKind, ShareLink, new_link_id};
 use crate::store::{AccountId, DomainDb, DomainId, Store, StoreError};
 
+pub mod fetch;
+pub mod subscriptions;
+
 /// How often subscribers should refresh a feed (RFC 7986 REFRESH-INTERVAL, X-PUBLISHED-TTL,
 /// and the HTTP max-age), unless configured otherwise.
 pub const DEFAULT_REFRESH_SECS: u64 = 3600;

@@ -20,6 +20,8 @@ pub struct Calendar {
     pub components: Vec<String>,
     pub created_at: i64,
     pub modified_at: i64,
+    /// Set when the calendar follows a feed (a subscription): read-only to clients.
+    pub subscription: Option<String>,
 }
 
 /// A calendar object's index row (everything but its data).
@@ -79,13 +81,14 @@ fn calendar_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Calendar> {
             .collect(),
         created_at: r.get(3)?,
         modified_at: r.get(4)?,
+        subscription: r.get(5)?,
     })
 }
 
 impl DomainRead<'_> {
     pub fn calendars(&self, account: &AccountId) -> Result<Vec<Calendar>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT id, name, components, created_at, modified_at FROM calendar WHERE account_id = ?1 ORDER BY name",
+            "SELECT id, name, components, created_at, modified_at, subscription_id FROM calendar WHERE account_id = ?1 ORDER BY name",
         )?;
         let rows = stmt.query_map([account.as_str()], calendar_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -94,8 +97,17 @@ impl DomainRead<'_> {
     pub fn calendar(&self, account: &AccountId, name: &str) -> Result<Option<Calendar>> {
         Ok(self
             .conn()
-            .prepare_cached("SELECT id, name, components, created_at, modified_at FROM calendar WHERE account_id = ?1 AND name = ?2")?
+            .prepare_cached("SELECT id, name, components, created_at, modified_at, subscription_id FROM calendar WHERE account_id = ?1 AND name = ?2")?
             .query_row(params![account.as_str(), name], calendar_from_row)
+            .optional()?)
+    }
+
+    /// The account a calendar belongs to.
+    pub fn calendar_owner(&self, calendar_id: i64) -> Result<Option<AccountId>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT account_id FROM calendar WHERE id = ?1")?
+            .query_row([calendar_id], |r| Ok(AccountId::from_db(r.get(0)?)))
             .optional()?)
     }
 
@@ -263,6 +275,7 @@ impl DomainWrite<'_> {
             components: components.to_vec(),
             created_at: now,
             modified_at: now,
+            subscription: None,
         })
     }
 

@@ -40,6 +40,8 @@ pub struct AddressBook {
     pub name: String,
     pub created_at: i64,
     pub modified_at: i64,
+    /// Set when the book follows a feed (a subscription): read-only to clients.
+    pub subscription: Option<String>,
 }
 
 /// A card's index row (everything but its data).
@@ -89,6 +91,7 @@ fn book_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AddressBook> {
         name: r.get(2)?,
         created_at: r.get(3)?,
         modified_at: r.get(4)?,
+        subscription: r.get(5)?,
     })
 }
 
@@ -100,7 +103,7 @@ pub fn etag_of(data: &str) -> String {
     )
 }
 
-const BOOK_COLUMNS: &str = "id, account_id, name, created_at, modified_at";
+const BOOK_COLUMNS: &str = "id, account_id, name, created_at, modified_at, subscription_id";
 
 impl DomainRead<'_> {
     pub fn addressbooks(&self, account: &AccountId) -> Result<Vec<AddressBook>> {
@@ -279,6 +282,7 @@ impl DomainWrite<'_> {
             name: name.to_string(),
             created_at: now,
             modified_at: now,
+            subscription: None,
         })
     }
 

@@ -260,6 +260,28 @@ CREATE TABLE share_link (
 ) STRICT;
 CREATE INDEX share_link_by_account ON share_link (account_id);
 "#,
+    r#"
+-- Subscriptions: a calendar (or address book) of the account that follows a feed URL,
+-- refreshed on a schedule (the control database's subscription_due says when). The
+-- collection it fills is read-only to clients.
+CREATE TABLE subscription (
+    id             TEXT PRIMARY KEY,
+    account_id     TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    collection     TEXT NOT NULL,       -- 'calendar' or 'addressbook'
+    url            TEXT NOT NULL,
+    refresh_secs   INTEGER NOT NULL,    -- the feed's REFRESH-INTERVAL, or the default
+    etag           TEXT,
+    last_modified  TEXT,
+    last_fetch_at  INTEGER,
+    last_ok_at     INTEGER,
+    failures       INTEGER NOT NULL DEFAULT 0,
+    last_error     TEXT,
+    next_fetch_at  INTEGER NOT NULL,
+    created_at     INTEGER NOT NULL
+) STRICT;
+ALTER TABLE calendar ADD COLUMN subscription_id TEXT;
+ALTER TABLE addressbook ADD COLUMN subscription_id TEXT;
+"#,
 ];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.

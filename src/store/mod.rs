@@ -25,6 +25,7 @@ mod ids;
 mod migrate;
 mod pool;
 pub mod shares;
+pub mod subscriptions;
 pub mod system;
 
 use std::path::{Path, PathBuf};

@@ -48,6 +48,17 @@ CREATE TABLE share_token (
 ) STRICT;
 CREATE INDEX share_token_by_link ON share_token(domain_id, link_id);
 "#,
+    r#"
+-- When each domain's subscriptions are due, so the refresher never scans domain files.
+CREATE TABLE subscription_due (
+    domain_id       TEXT NOT NULL REFERENCES domain(id) ON DELETE CASCADE,
+    subscription_id TEXT NOT NULL,
+    next_fetch_at   INTEGER NOT NULL,
+    local           INTEGER NOT NULL,   -- follows a share link of this server
+    PRIMARY KEY (domain_id, subscription_id)
+) STRICT;
+CREATE INDEX subscription_due_by_time ON subscription_due(next_fetch_at);
+"#,
 ];
 
 /// A domain as the control database knows it.
@@ -223,6 +234,28 @@ impl SystemRead<'_> {
 }
 
 impl SystemRead<'_> {
+    /// Subscriptions due at `now`, the most overdue first.
+    pub fn due_subscriptions(&self, now: i64, limit: usize) -> Result<Vec<(DomainId, String)>> {
+        let mut stmt = self.c.prepare_cached(
+            "SELECT domain_id, subscription_id FROM subscription_due WHERE next_fetch_at <= ?1 AND local = 0
+             ORDER BY next_fetch_at LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![now, limit as i64], |r| {
+            Ok((DomainId::from_db(r.get(0)?), r.get(1)?))
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Subscriptions that follow a share link of this server (checked often: they are
+    /// cheap to check and should look current).
+    pub fn local_subscriptions(&self) -> Result<Vec<(DomainId, String)>> {
+        let mut stmt = self.c.prepare_cached(
+            "SELECT domain_id, subscription_id FROM subscription_due WHERE local = 1",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((DomainId::from_db(r.get(0)?), r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// Where a share token (by its hash) leads: the domain and the link id.
     pub fn share_route(&self, token_hash: &[u8; 32]) -> Result<Option<(DomainId, String)>> {
         Ok(self
@@ -246,6 +279,30 @@ impl SystemWrite<'_> {
         self.r.c.execute(
             "INSERT INTO share_token (token_hash, domain_id, link_id) VALUES (?1, ?2, ?3)",
             rusqlite::params![&token_hash[..], domain.as_str(), link_id],
+        )?;
+        Ok(())
+    }
+
+    /// Sets when a subscription is due next (inserting it when new).
+    pub fn set_subscription_due(
+        &self,
+        domain: &DomainId,
+        id: &str,
+        at: i64,
+        local: bool,
+    ) -> Result<()> {
+        self.r.c.execute(
+            "INSERT INTO subscription_due (domain_id, subscription_id, next_fetch_at, local) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (domain_id, subscription_id) DO UPDATE SET next_fetch_at = excluded.next_fetch_at, local = excluded.local",
+            rusqlite::params![domain.as_str(), id, at, local],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_subscription_due(&self, domain: &DomainId, id: &str) -> Result<()> {
+        self.r.c.execute(
+            "DELETE FROM subscription_due WHERE domain_id = ?1 AND subscription_id = ?2",
+            rusqlite::params![domain.as_str(), id],
         )?;
         Ok(())
     }
