@@ -775,6 +775,7 @@ fn thunderbird_v4_and_google_v3_cards_round_trip_through_both_versions() {
         v3.contains("ENCODING=b") || v3.contains("ENCODING=B"),
         "{v3}"
     );
+    assert!(v3.contains("TYPE=JPEG"), "the media type survives: {v3}");
     let original = b64(&values(&tb, "PHOTO")[0]);
     let original = original.split("base64\\,").nth(1).unwrap().to_string();
     assert_eq!(b64(&photo3[0]), original, "{v3}");

@@ -1067,8 +1067,9 @@ mod tests {
         db.write(|w| w.create_account("b@x.test", "", "h").map(|_| ()))
             .unwrap();
         let pruned = db.write(|w| w.prune_changes(now_unix() + 10)).unwrap();
-        // Each account: its own change and its two default calendars.
-        assert_eq!(pruned, 6);
+        // Each account: its own change, its directory card, its two default calendars and
+        // its default address book.
+        assert_eq!(pruned, 10);
         assert_eq!(
             db.read(|r| r.changes_since(SCOPE_ACCOUNTS, Modseq(0)))
                 .unwrap(),

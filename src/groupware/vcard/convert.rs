@@ -285,6 +285,17 @@ fn media_to_v4(entry: &mut VCardEntry) {
         entry
             .params
             .retain(|p| !matches!(p.name, Param::Type | Param::Value | Param::Mediatype));
+        // `data:image/JPEG;…` (Thunderbird CardBook) keeps its TYPE in 3.0; a media type
+        // calcard did not read is taken from the bytes.
+        for value in &mut entry.values {
+            if let Value::Binary(data) = value {
+                data.content_type = match data.content_type.take() {
+                    // calcard's 3.0 writer knows lower-case media types only.
+                    Some(media) => Some(media.to_ascii_lowercase()),
+                    None => sniff(&data.data).map(str::to_string),
+                };
+            }
+        }
         return;
     }
     let media = entry
@@ -472,6 +483,17 @@ fn media_to_v3(entry: &mut VCardEntry) {
         entry
             .params
             .retain(|p| !matches!(p.name, Param::Type | Param::Value | Param::Mediatype));
+        // `data:image/JPEG;…` (Thunderbird CardBook) keeps its TYPE in 3.0; a media type
+        // calcard did not read is taken from the bytes.
+        for value in &mut entry.values {
+            if let Value::Binary(data) = value {
+                data.content_type = match data.content_type.take() {
+                    // calcard's 3.0 writer knows lower-case media types only.
+                    Some(media) => Some(media.to_ascii_lowercase()),
+                    None => sniff(&data.data).map(str::to_string),
+                };
+            }
+        }
         return;
     }
     let is_data = entry

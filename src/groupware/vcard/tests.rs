@@ -117,7 +117,8 @@ fn canon_value(value: &VCardValue) -> String {
     match value {
         VCardValue::Binary(data) => format!(
             "binary {} {}",
-            data.content_type.as_deref().unwrap_or("?"),
+            // Media types compare case-insensitively (RFC 6838 §4.2).
+            data.content_type.as_deref().unwrap_or("?").to_ascii_lowercase(),
             convert::standard_base64(&data.data)
         ),
         VCardValue::Text(text) => text.clone(),
