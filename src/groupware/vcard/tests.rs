@@ -118,7 +118,10 @@ fn canon_value(value: &VCardValue) -> String {
         VCardValue::Binary(data) => format!(
             "binary {} {}",
             // Media types compare case-insensitively (RFC 6838 §4.2).
-            data.content_type.as_deref().unwrap_or("?").to_ascii_lowercase(),
+            data.content_type
+                .as_deref()
+                .unwrap_or("?")
+                .to_ascii_lowercase(),
             convert::standard_base64(&data.data)
         ),
         VCardValue::Text(text) => text.clone(),
