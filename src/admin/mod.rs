@@ -7,6 +7,8 @@
 //! server sees every change on its next request (it routes through the control database
 //! and checks credential serials, see `auth/cache.rs`).
 
+pub mod rights;
+
 use std::sync::Arc;
 
 use crate::auth::{self, secret};
@@ -73,6 +75,22 @@ pub enum AdminError {
     BookLinkKind,
     #[error("{0} has no address book named {1}; list them with `domus addressbook list {0}`")]
     NoSuchAddressBook(String, String),
+    #[error(
+        "a group name is 1 to 64 characters: lower-case letters, digits, '.', '-' and '_' (got {0:?})"
+    )]
+    BadGroupName(String),
+    #[error("{1} has no group named {0}; list them with `domus group list {1}`")]
+    NoSuchGroup(String, String),
+    #[error("{1} already has a group named {0}; pick another name")]
+    GroupTaken(String, String),
+    #[error(
+        "{grantee} is outside {domain}: grants stay inside the domain; share across domains with a share link (`domus share create`)"
+    )]
+    GrantOutsideDomain { grantee: String, domain: String },
+    #[error("{0} has no grant {1}; list them with `domus grant list {0}`")]
+    NoSuchGrant(String, String),
+    #[error("{0}")]
+    BadGrant(String),
     #[error("storage error: {0}")]
     Store(#[from] StoreError),
 }
@@ -80,7 +98,7 @@ pub enum AdminError {
 pub type Result<T, E = AdminError> = std::result::Result<T, E>;
 
 /// Finds the domain a name routes to, insisting on its main name.
-fn main_domain(store: &Store, name: &str) -> Result<DomainRecord> {
+pub(crate) fn main_domain(store: &Store, name: &str) -> Result<DomainRecord> {
     let name = names::domain_name(name)?;
     let route = store.system().read(|r| r.route(&name))?;
     match route {
@@ -194,7 +212,10 @@ pub fn remove_alias(store: &Store, domain: &str, alias: &str) -> Result<DomainRe
 
 /// The domain and its database for an address, checking that the address's name part
 /// is the domain or one of its aliases.
-fn domain_of(store: &Store, address: &names::Address) -> Result<(DomainRecord, Arc<DomainDb>)> {
+pub(crate) fn domain_of(
+    store: &Store,
+    address: &names::Address,
+) -> Result<(DomainRecord, Arc<DomainDb>)> {
     let route = store.system().read(|r| r.route(&address.domain))?;
     let Some(route) = route else {
         return Err(AdminError::NoSuchDomain(address.domain.clone()));
@@ -207,7 +228,10 @@ fn domain_of(store: &Store, address: &names::Address) -> Result<(DomainRecord, A
     Ok((record, db))
 }
 
-fn account_of(store: &Store, address: &str) -> Result<(DomainRecord, Arc<DomainDb>, Account)> {
+pub(crate) fn account_of(
+    store: &Store,
+    address: &str,
+) -> Result<(DomainRecord, Arc<DomainDb>, Account)> {
     let address = names::address(address)?;
     let (record, db) = domain_of(store, &address)?;
     let account = db

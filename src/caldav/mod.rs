@@ -873,6 +873,20 @@ impl Space for CalendarSpace {
         }
     }
 
+    fn shareable(&self) -> bool {
+        true
+    }
+
+    fn grant_target(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        name: &str,
+    ) -> Result<Option<(crate::store::shares::Collection, i64)>, DavError> {
+        Ok(r.calendar(owner, name)?
+            .map(|c| (crate::store::shares::Collection::Calendar, c.id)))
+    }
+
     fn report(&self, ctx: Ctx, root: Element) -> Option<ReportFuture> {
         reports::report(ctx, root)
     }

@@ -718,6 +718,21 @@ impl Space for AddressBookSpace {
         }
     }
 
+    fn shareable(&self) -> bool {
+        true
+    }
+
+    /// Stored books only: the generated directory is everyone's already.
+    fn grant_target(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        name: &str,
+    ) -> Result<Option<(crate::store::shares::Collection, i64)>, DavError> {
+        Ok(r.addressbook(owner, name)?
+            .map(|b| (crate::store::shares::Collection::Addressbook, b.id)))
+    }
+
     fn report_names(&self, collection: &Resource) -> Vec<Name> {
         if collection
             .collection

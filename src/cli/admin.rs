@@ -85,6 +85,14 @@ pub enum UserCmd {
     /// Manage a user's extra addresses (in the domain or its aliases).
     #[command(subcommand)]
     Address(AddressCmd),
+    /// Make a user a domain admin (manages the domain's groups through the API), or not.
+    Admin {
+        address: String,
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -333,6 +341,18 @@ pub fn user(cmd: UserCmd, data: &Path) -> anyhow::Result<()> {
             }
             let a = admin::remove_user(&store, &address)?;
             say!("removed user {} (id {})", a.primary_address, a.id);
+        }
+        UserCmd::Admin {
+            address,
+            on,
+            off: _,
+        } => {
+            let a = admin::rights::set_domain_admin(&store, &address, on)?;
+            if on {
+                say!("{} is a domain admin now", a.primary_address);
+            } else {
+                say!("{} is no longer a domain admin", a.primary_address);
+            }
         }
         UserCmd::Address(AddressCmd::Add {
             address,

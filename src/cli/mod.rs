@@ -3,6 +3,7 @@
 
 mod addressbook;
 mod admin;
+mod rights;
 mod serve;
 mod sharing;
 
@@ -65,6 +66,13 @@ enum Command {
     /// Subscriptions: calendars (and address books) that follow a feed URL.
     #[command(subcommand)]
     Subscription(sharing::SubscriptionCmd),
+    /// Groups of a domain's users (grantees of calendars and address books).
+    #[command(subcommand)]
+    Group(rights::GroupCmd),
+    /// Rights on a user's calendars and address books for users, groups or everyone in
+    /// the domain.
+    #[command(subcommand)]
+    Grant(rights::GrantCmd),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -84,6 +92,8 @@ pub fn run() -> i32 {
         Command::Calendar(cmd) => sharing::calendar(cmd, &data_dir(data)),
         Command::Share(cmd) => sharing::share(cmd, &data_dir(data)),
         Command::Subscription(cmd) => sharing::subscription(cmd, &data_dir(data)),
+        Command::Group(cmd) => rights::group(cmd, &data_dir(data)),
+        Command::Grant(cmd) => rights::grant(cmd, &data_dir(data)),
         Command::Token(cmd) => admin::credential(
             cmd,
             &data_dir(data),

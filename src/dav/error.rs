@@ -21,6 +21,12 @@ pub enum DavError {
         hrefs: Vec<String>,
         reason: String,
     },
+    /// 403 with RFC 3744 §7.1.1 `need-privileges`: the resource and the privilege missing.
+    NeedPrivileges {
+        href: String,
+        privilege: Name,
+        reason: String,
+    },
     /// A malformed request body.
     Xml(XmlError),
     Store(StoreError),
@@ -123,6 +129,28 @@ impl IntoResponse for DavError {
                 Some(error_body(&element, &hrefs)),
                 format!("{}: {reason}", element.local),
             ),
+            DavError::NeedPrivileges {
+                href,
+                privilege,
+                reason,
+            } => {
+                let mut out = XmlOut::new();
+                out.open(&Name::dav("error"))
+                    .open(&Name::dav("need-privileges"))
+                    .open(&Name::dav("resource"))
+                    .text_element(&Name::dav("href"), &href)
+                    .open(&Name::dav("privilege"))
+                    .empty(&privilege)
+                    .close()
+                    .close()
+                    .close()
+                    .close();
+                (
+                    StatusCode::FORBIDDEN,
+                    Some(out.finish()),
+                    format!("need-privileges: {reason}"),
+                )
+            }
             DavError::Xml(e) => (StatusCode::BAD_REQUEST, None, e.to_string()),
             DavError::Store(e) => {
                 tracing::error!(error = %e, "storage failure in a DAV request");

@@ -83,6 +83,29 @@ async fn handle_root(
     }
 }
 
+/// What the caller may do in the space addressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// The caller owns the space.
+    Owner,
+    /// Another account of the domain, holding a grant on one collection of the owner's
+    /// (`collection`, the first path segment): nothing else of the space is reachable.
+    Granted {
+        collection: String,
+        level: crate::store::rights::Level,
+    },
+}
+
+impl Access {
+    /// The caller's level (owners can do everything).
+    pub fn level(&self) -> crate::store::rights::Level {
+        match self {
+            Access::Owner => crate::store::rights::Level::Manage,
+            Access::Granted { level, .. } => *level,
+        }
+    }
+}
+
 /// One DAV request, after the edge work.
 pub struct Ctx {
     pub state: AppState,
@@ -104,6 +127,9 @@ pub struct Ctx {
     pub method: Method,
     pub headers: HeaderMap,
     pub if_header: Option<IfHeader>,
+    /// The caller's primary address (the owner's, unless a grant let another in).
+    pub caller: String,
+    pub access: Access,
 }
 
 impl Ctx {
@@ -132,6 +158,25 @@ impl Ctx {
     /// The href of the owner's principal (RFC 3744 §2).
     pub fn principal_href(&self) -> String {
         principal_href(&self.owner)
+    }
+
+    /// The href of the caller's principal (RFC 5397 `current-user-principal`).
+    pub fn caller_href(&self) -> String {
+        principal_href(&self.caller)
+    }
+
+    /// Whether a path of this space is within what the caller may reach: all of it for
+    /// the owner, the granted collection and its members for a grantee.
+    pub fn reachable(&self, path: &str) -> bool {
+        match &self.access {
+            Access::Owner => true,
+            Access::Granted { collection, .. } => {
+                path == collection
+                    || path
+                        .strip_prefix(collection.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }
+        }
     }
 
     /// The key locks use for a path of this space (unique within the domain).
@@ -171,7 +216,8 @@ impl Ctx {
         {
             return None;
         }
-        Some(s[3..].join("/"))
+        let path = s[3..].join("/");
+        self.reachable(&path).then_some(path)
     }
 
     pub fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {
@@ -406,21 +452,60 @@ async fn edge(
         .map_err(|_| DavError::not_found(format!("no DAV space of {}", segs[2])))?
         .full;
     let db = state.store.domain_async(&principal.domain_id).await?;
+    let path = segs[3..].join("/");
+    let first = segs.get(3).filter(|s| !s.is_empty()).cloned();
     // Resolved in the caller's own domain only: another domain's address is not found.
-    let account = {
+    // Someone else's space: the grant on the collection named, in the same snapshot.
+    let found = {
         let owner = owner.clone();
-        db.read_async(move |r| r.account_by_address(&owner)).await?
+        let caller = principal.account_id.clone();
+        let first = first.clone();
+        db.read_async(move |r| -> Result<_, DavError> {
+            let Some(account) = r.account_by_address(&owner)? else {
+                return Ok(None);
+            };
+            if account.id == caller {
+                return Ok(Some((account, None)));
+            }
+            let mut level = None;
+            if let (true, Some(name)) = (space.shareable(), &first)
+                && let Some((collection, id)) = space.grant_target(r, &account.id, name)?
+            {
+                level = r.access_level(collection, id, &caller)?;
+            }
+            let me = r.account(&caller)?.map(|a| a.primary_address);
+            Ok(Some((account, Some((level, me)))))
+        })
+        .await?
     };
-    let Some(account) = account else {
+    let Some((account, other)) = found else {
         return Err(DavError::not_found(format!("no DAV space of {owner}")));
     };
-    if account.id != principal.account_id {
-        return Err(DavError::condition(
-            StatusCode::FORBIDDEN,
-            "need-privileges",
-            format!("{} may not use the spaces of {owner}", principal.login),
-        ));
-    }
+    let (access, caller) = match other {
+        None => (Access::Owner, account.primary_address.clone()),
+        Some((_, None)) => {
+            return Err(DavError::not_found("the caller's account is gone"));
+        }
+        Some((level, Some(me))) => {
+            if !space.shareable() {
+                return Err(DavError::condition(
+                    StatusCode::FORBIDDEN,
+                    "need-privileges",
+                    format!("{} may not use the spaces of {owner}", principal.login),
+                ));
+            }
+            // No grant (or the home itself): not found, so nothing tells what exists.
+            let (Some(level), Some(collection)) = (level, first) else {
+                return Err(DavError::not_found(format!(
+                    "{me} holds no grant on {}",
+                    parts.uri.path()
+                )));
+            };
+            let access = Access::Granted { collection, level };
+            check_privilege(&parts.method, &access, &path, parts.uri.path())?;
+            (access, me)
+        }
+    };
     let if_header = match parts.headers.get("if") {
         None => None,
         Some(v) => {
@@ -443,11 +528,52 @@ async fn edge(
             account.display_name.clone()
         },
         owner_addresses: account.addresses.clone(),
-        path: segs[3..].join("/"),
+        path,
         trailing_slash: decoded.trailing_slash,
         method: parts.method.clone(),
         headers: parts.headers,
         if_header,
+        caller,
+        access,
     };
     methods::dispatch(ctx, body).await
+}
+
+/// The privilege a grantee needs for a method on `path` (RFC 3744 §3, RFC 4791 §6.1.1),
+/// checked before anything is read: 403 with `need-privileges` naming the resource and
+/// the privilege when the grant's level is below it. A free/busy grant reaches REPORT
+/// only, where anything but free-busy-query is refused (`methods/report.rs`).
+fn check_privilege(
+    method: &Method,
+    access: &Access,
+    path: &str,
+    href: &str,
+) -> Result<(), DavError> {
+    use crate::store::rights::Level;
+    let Access::Granted { collection, level } = access else {
+        return Ok(());
+    };
+    let (needed, privilege) = match method.as_str() {
+        "GET" | "HEAD" | "PROPFIND" => (Level::Read, "read"),
+        "REPORT" => (Level::Freebusy, "read"),
+        "PUT" | "LOCK" => (Level::Write, "write-content"),
+        "PROPPATCH" => (Level::Write, "write-properties"),
+        "UNLOCK" => (Level::Write, "unlock"),
+        "MKCOL" | "MKCALENDAR" | "COPY" => (Level::Write, "bind"),
+        "DELETE" | "MOVE" => (Level::Write, "unbind"),
+        _ => return Ok(()),
+    };
+    // The collection itself goes or moves with its owner only.
+    let whole = path == collection && matches!(method.as_str(), "DELETE" | "MOVE");
+    if *level < needed || whole {
+        return Err(DavError::NeedPrivileges {
+            href: href.to_string(),
+            privilege: xml::Name::dav(privilege),
+            reason: format!(
+                "{method} on {href} needs {privilege}; the grant gives {}",
+                level.as_str()
+            ),
+        });
+    }
+    Ok(())
 }

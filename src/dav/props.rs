@@ -196,7 +196,7 @@ const CS: &str = "http://calendarserver.org/ns/";
 /// RFC 5397: who is asking.
 fn current_user_principal(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     out.open(&Name::dav("current-user-principal"))
-        .text_element(&Name::dav("href"), &env.ctx.principal_href())
+        .text_element(&Name::dav("href"), &env.ctx.caller_href())
         .close();
     true
 }
@@ -209,9 +209,13 @@ fn owner(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
-/// RFC 3744 §5.5, read side: the owner holds every privilege, and nobody else any (no
-/// sharing yet). Protected: ACLs are not changed through WebDAV.
+/// RFC 3744 §5.5, read side: the owner holds every privilege; each grant on the
+/// collection (read by PROPFIND into the node's `ace` attributes, for the owner only) is
+/// one more ACE. Protected: ACLs are changed through the grants API, not WebDAV.
 fn acl(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    if env.ctx.access != super::Access::Owner {
+        return false;
+    }
     out.open(&Name::dav("acl")).open(&Name::dav("ace"));
     out.open(&Name::dav("principal"))
         .text_element(&Name::dav("href"), &env.ctx.principal_href())
@@ -222,7 +226,36 @@ fn acl(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
         .close()
         .close();
     out.empty(&Name::dav("protected"));
-    out.close().close();
+    out.close();
+    for (key, value) in &env.node.attrs {
+        if *key != "ace" {
+            continue;
+        }
+        let Some((level, who)) = value.split_once('\t') else {
+            continue;
+        };
+        out.open(&Name::dav("ace")).open(&Name::dav("principal"));
+        if let Some(address) = who.strip_prefix("address:") {
+            out.text_element(&Name::dav("href"), &super::principal_href(address));
+        } else if let Some(group) = who.strip_prefix("group:") {
+            out.text_element(&Name::dav("href"), &format!("urn:x-domus:group:{group}"));
+        } else {
+            out.empty(&Name::dav("authenticated"));
+        }
+        out.close().open(&Name::dav("grant"));
+        let privileges: &[(&'static str, &'static str)] = match level {
+            "freebusy" => &[(crate::caldav::CALDAV, "read-free-busy")],
+            "read" => &[(super::xml::DAV, "read")],
+            _ => &[(super::xml::DAV, "read"), (super::xml::DAV, "write")],
+        };
+        for (ns, p) in privileges {
+            out.open(&Name::dav("privilege"))
+                .empty(&Name::new(ns, p))
+                .close();
+        }
+        out.close().close();
+    }
+    out.close();
     true
 }
 
@@ -256,23 +289,33 @@ fn supported_privilege_set(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
-/// RFC 3744 §5.4: what the caller may do here. Only owners reach a space today, and
-/// they may do everything; sharing will narrow this.
-fn current_user_privilege_set(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+/// RFC 3744 §5.4: what the caller may do here: everything for the owner, what the
+/// grant's level gives for a grantee (RFC 4791 §6.1.1 `read-free-busy` for free/busy).
+fn current_user_privilege_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    use crate::store::rights::Level;
     out.open(&Name::dav("current-user-privilege-set"));
-    for p in [
-        "read",
-        "write",
-        "write-properties",
-        "write-content",
-        "unlock",
-        "bind",
-        "unbind",
-        "read-acl",
-        "read-current-user-privilege-set",
-    ] {
+    let level = env.ctx.access.level();
+    let owner = env.ctx.access == super::Access::Owner;
+    let mut names: Vec<&'static str> = Vec::new();
+    if level >= Level::Read {
+        names.push("read");
+    }
+    if level >= Level::Write {
+        names.extend(["write", "write-properties", "write-content", "unlock"]);
+        names.extend(["bind", "unbind"]);
+    }
+    if owner || level >= Level::Manage {
+        names.push("read-acl");
+    }
+    names.push("read-current-user-privilege-set");
+    for p in names {
         out.open(&Name::dav("privilege"))
             .empty(&Name::dav(p))
+            .close();
+    }
+    if env.ctx.space.name() == "calendars" {
+        out.open(&Name::dav("privilege"))
+            .empty(&Name::new(crate::caldav::CALDAV, "read-free-busy"))
             .close();
     }
     out.close();

@@ -155,6 +155,23 @@ pub trait Space: Send + Sync + 'static {
         ops: &[PropertyOp],
     ) -> Result<(), DavError>;
 
+    /// Whether the owner's collections of this space can be granted to others (the
+    /// first path segment names the collection); a space without grants is its owner's
+    /// alone.
+    fn shareable(&self) -> bool {
+        false
+    }
+
+    /// The collection a grant names for the first path segment `name`: its kind and id.
+    fn grant_target(
+        &self,
+        _r: &DomainRead<'_>,
+        _owner: &AccountId,
+        _name: &str,
+    ) -> Result<Option<(crate::store::shares::Collection, i64)>, DavError> {
+        Ok(None)
+    }
+
     /// Reports beyond sync-collection that the space answers on this collection (for
     /// `DAV:supported-report-set`).
     fn report_names(&self, _collection: &Resource) -> Vec<Name> {

@@ -120,8 +120,15 @@ impl From<AdminError> for ApiError {
             AdminError::CredentialTaken(..) => {
                 ApiError::new(StatusCode::CONFLICT, "alreadyExists", e.to_string())
             }
+            AdminError::GroupTaken(..) => {
+                ApiError::new(StatusCode::CONFLICT, "alreadyExists", e.to_string())
+            }
             AdminError::NoSuchCredential(..)
             | AdminError::NoSuchUser(..)
+            | AdminError::NoSuchGroup(..)
+            | AdminError::NoSuchGrant(..)
+            | AdminError::NoSuchCalendar(..)
+            | AdminError::NoSuchAddressBook(..)
             | AdminError::NoSuchDomain(_) => ApiError::not_found(e.to_string()),
             e => ApiError::new(StatusCode::BAD_REQUEST, "invalidArguments", e.to_string()),
         }

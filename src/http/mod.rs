@@ -3,6 +3,7 @@
 
 mod addressbooks;
 mod links;
+mod rights;
 mod share;
 mod subscriptions;
 pub use addressbooks::parse_version as parse_vcard_version;
@@ -120,6 +121,35 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/share-links/{id}/rotate",
             axum::routing::post(links::rotate),
+        )
+        .route(
+            "/api/v1/groups",
+            get(rights::list_groups).post(rights::add_group),
+        )
+        .route("/api/v1/groups/{name}", delete(rights::remove_group))
+        .route(
+            "/api/v1/groups/{name}/members",
+            axum::routing::post(rights::add_member),
+        )
+        .route(
+            "/api/v1/groups/{name}/members/{address}",
+            delete(rights::remove_member),
+        )
+        .route(
+            "/api/v1/calendars/{name}/grants",
+            get(rights::calendar_list).post(rights::calendar_add),
+        )
+        .route(
+            "/api/v1/calendars/{name}/grants/{id}",
+            delete(rights::calendar_remove),
+        )
+        .route(
+            "/api/v1/addressbooks/{id}/grants",
+            get(rights::book_list).post(rights::book_add),
+        )
+        .route(
+            "/api/v1/addressbooks/{id}/grants/{grant}",
+            delete(rights::book_remove),
         )
         .route("/api/v1/addressbooks", get(addressbooks::list))
         .route(

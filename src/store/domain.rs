@@ -282,6 +282,45 @@ CREATE TABLE subscription (
 ALTER TABLE calendar ADD COLUMN subscription_id TEXT;
 ALTER TABLE addressbook ADD COLUMN subscription_id TEXT;
 "#,
+    r#"
+-- Rights inside the domain (see store/rights.rs): domain admins, groups of accounts, and
+-- grants of a calendar or address book to an account, a group or the whole domain.
+ALTER TABLE account ADD COLUMN is_admin INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE user_group (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE group_member (
+    group_id   INTEGER NOT NULL REFERENCES user_group(id) ON DELETE CASCADE,
+    account_id TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    PRIMARY KEY (group_id, account_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX group_member_by_account ON group_member (account_id);
+CREATE TABLE collection_grant (
+    id              TEXT PRIMARY KEY,
+    owner_id        TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    collection      TEXT NOT NULL CHECK (collection IN ('calendar', 'addressbook')),
+    collection_id   INTEGER NOT NULL,
+    -- Exactly one grantee: an account, a group, or (both NULL) everyone in the domain.
+    grantee_account TEXT REFERENCES account(id) ON DELETE CASCADE,
+    grantee_group   INTEGER REFERENCES user_group(id) ON DELETE CASCADE,
+    level           INTEGER NOT NULL CHECK (level BETWEEN 1 AND 4), -- freebusy, read, write, manage
+    created_at      INTEGER NOT NULL,
+    CHECK (grantee_account IS NULL OR grantee_group IS NULL)
+) STRICT;
+CREATE UNIQUE INDEX collection_grant_unique ON collection_grant
+    (collection, collection_id, coalesce(grantee_account, ''), coalesce(grantee_group, 0));
+CREATE INDEX collection_grant_by_owner ON collection_grant (owner_id);
+CREATE INDEX collection_grant_by_account ON collection_grant (grantee_account);
+CREATE INDEX collection_grant_by_group ON collection_grant (grantee_group);
+CREATE TRIGGER calendar_grants_go AFTER DELETE ON calendar BEGIN
+    DELETE FROM collection_grant WHERE collection = 'calendar' AND collection_id = OLD.id;
+END;
+CREATE TRIGGER addressbook_grants_go AFTER DELETE ON addressbook BEGIN
+    DELETE FROM collection_grant WHERE collection = 'addressbook' AND collection_id = OLD.id;
+END;
+"#,
 ];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.

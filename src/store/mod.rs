@@ -24,6 +24,7 @@ pub mod files;
 mod ids;
 mod migrate;
 mod pool;
+pub mod rights;
 pub mod shares;
 pub mod subscriptions;
 pub mod system;

@@ -87,9 +87,24 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
     // RFC 4331 quota properties are computed (one sum) only when asked for by name.
     let wants_quota = matches!(&wanted, Wanted::Some(names) if names.iter().any(|n| n.is_dav("quota-used-bytes") || n.is_dav("quota-available-bytes")));
+    // The grants behind DAV:acl (RFC 3744 §5.5) are read only when asked for by name,
+    // and shown to the owner only.
+    let wants_acl = ctx.access == crate::dav::Access::Owner
+        && ctx.space.shareable()
+        && matches!(&wanted, Wanted::Some(names) if names.iter().any(|n| n.is_dav("acl")));
+    let collection_kind = if space.name() == "addressbooks" {
+        crate::store::shares::Collection::Addressbook
+    } else {
+        crate::store::shares::Collection::Calendar
+    };
     let (nodes, quota): (Vec<Found>, Option<QuotaState>) = ctx
         .db
         .read_async(move |r| -> Result<_, DavError> {
+            let aces = if wants_acl {
+                r.grant_aces(&account, collection_kind)?
+            } else {
+                Vec::new()
+            };
             let quota = if wants_quota {
                 let used = r.account_usage(&account)?;
                 Some((r.quota_state(&account)?.map(|(q, _)| q), used))
@@ -105,7 +120,13 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
                 Vec::new()
             };
             let mut nodes = Vec::with_capacity(1 + members.len());
-            for n in std::iter::once(node).chain(members) {
+            for mut n in std::iter::once(node).chain(members) {
+                let first = n.path.split('/').next().unwrap_or("");
+                for (name, who, level) in &aces {
+                    if name == first {
+                        n.attrs.push(("ace", format!("{}\t{who}", level.as_str())));
+                    }
+                }
                 let dead = space.dead_properties(r, &account, &n.path)?;
                 nodes.push((n, dead));
             }

@@ -30,6 +30,20 @@ pub async fn report(ctx: Ctx, body: Body) -> Result<Response, DavError> {
             "REPORT needs a body naming the report",
         ));
     };
+    // A free/busy grant answers free-busy-query (RFC 4791 §7.10) and nothing else.
+    if ctx.access.level() < crate::store::rights::Level::Read
+        && !(root.name.ns == crate::caldav::CALDAV && root.name.local == "free-busy-query")
+    {
+        let href = ctx.href(&ctx.path, ctx.trailing_slash);
+        return Err(DavError::NeedPrivileges {
+            reason: format!(
+                "the report {} on {href} needs read; the grant gives free/busy only",
+                root.name
+            ),
+            href,
+            privilege: Name::dav("read"),
+        });
+    }
     if root.name.is_dav("sync-collection") {
         return sync_collection(ctx, &root).await;
     }
