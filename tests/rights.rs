@@ -580,3 +580,88 @@ fn address_books_follow_their_grants() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().unwrap().contains("need-privileges"));
 }
+
+const SYNC: &str = r#"<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"#;
+const HOME_PROPS: &str = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:current-user-privilege-set/><D:owner/><D:sync-token/><D:displayname/></D:prop></D:propfind>"#;
+
+fn sync_token(text: &str) -> String {
+    let start = text.find("<D:sync-token>").unwrap() + "<D:sync-token>".len();
+    let end = start + text[start..].find("</D:sync-token>").unwrap();
+    text[start..end].to_string()
+}
+
+#[test]
+fn a_shared_calendar_is_listed_in_the_sharees_home_and_syncs_there() {
+    let s = setup();
+    put(&s, ALICE, &format!("{CAL}one.ics"), &event("one", "Shared"));
+    let home = "/dav/calendars/bob@a.test/";
+    let mounted = "/dav/calendars/bob@a.test/alice-calendar/";
+    let (_, text) = propfind(&s, BOB, home, "1", HOME_PROPS);
+    assert!(!text.contains("alice-calendar"), "{text}");
+    assert_eq!(
+        as_user(&s, "GET", &format!("{mounted}one.ics"), BOB)
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    grant(&s, "bob@a.test", "read");
+    let (status, text) = propfind(&s, BOB, home, "1", HOME_PROPS);
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    let at = text
+        .find(&format!("<D:href>{mounted}</D:href>"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let entry = &text[at..at + text[at..].find("</D:response>").unwrap()];
+    assert!(
+        entry.contains("<C:calendar/>") || entry.contains("calendar xmlns"),
+        "{entry}"
+    );
+    assert!(
+        entry.contains("<D:read/>") && !entry.contains("<D:write/>"),
+        "{entry}"
+    );
+    assert!(entry.contains("/dav/principals/alice@a.test/"), "{entry}");
+    assert!(entry.contains("Calendar"), "{entry}");
+    // Same objects, same sync token as the owner's calendar; hrefs under Bob's home.
+    let r = as_user(&s, "GET", &format!("{mounted}one.ics"), BOB)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().unwrap().contains("Shared"));
+    let (status, bobs) = report(&s, BOB, mounted, SYNC);
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{bobs}");
+    assert!(bobs.contains(&format!("{mounted}one.ics")), "{bobs}");
+    assert!(!bobs.contains("alice@a.test/calendar"), "{bobs}");
+    let (_, alices) = report(&s, ALICE, CAL, SYNC);
+    assert_eq!(sync_token(&bobs), sync_token(&alices));
+    // A change by Alice shows in Bob's next sync.
+    put(&s, ALICE, &format!("{CAL}two.ics"), &event("two", "Later"));
+    let since = SYNC.replace(
+        "<D:sync-token/>",
+        &format!("<D:sync-token>{}</D:sync-token>", sync_token(&bobs)),
+    );
+    let (_, delta) = report(&s, BOB, mounted, &since);
+    assert!(delta.contains(&format!("{mounted}two.ics")), "{delta}");
+    assert!(!delta.contains("one.ics"), "{delta}");
+    // Writes through the mount follow the grant.
+    let r = put(&s, BOB, &format!("{mounted}bob.ics"), &event("bob", "Bob"));
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().unwrap().contains(&format!("{mounted}bob.ics")));
+    grant(&s, "bob@a.test", "write");
+    let r = put(&s, BOB, &format!("{mounted}bob.ics"), &event("bob", "Bob"));
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = as_user(&s, "GET", &format!("{CAL}bob.ics"), ALICE)
+        .send()
+        .unwrap();
+    assert!(r.text().unwrap().contains("SUMMARY:Bob"));
+    // Carol's home shows nothing of it; a free/busy grant is not listed.
+    let (_, text) = propfind(&s, CAROL, "/dav/calendars/carol@a.test/", "1", HOME_PROPS);
+    assert!(!text.contains("alice-"), "{text}");
+    let r = as_user(&s, "POST", "/api/v1/calendars/calendar/grants", ALICE)
+        .json(&json!({ "to": "carol@a.test", "level": "freebusy" }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, text) = propfind(&s, CAROL, "/dav/calendars/carol@a.test/", "1", HOME_PROPS);
+    assert!(!text.contains("alice-"), "{text}");
+}

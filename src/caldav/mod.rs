@@ -873,8 +873,8 @@ impl Space for CalendarSpace {
         }
     }
 
-    fn shareable(&self) -> bool {
-        true
+    fn grant_kind(&self) -> Option<crate::store::shares::Collection> {
+        Some(crate::store::shares::Collection::Calendar)
     }
 
     fn grant_target(

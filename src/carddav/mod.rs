@@ -718,8 +718,8 @@ impl Space for AddressBookSpace {
         }
     }
 
-    fn shareable(&self) -> bool {
-        true
+    fn grant_kind(&self) -> Option<crate::store::shares::Collection> {
+        Some(crate::store::shares::Collection::Addressbook)
     }
 
     /// Stored books only: the generated directory is everyone's already.

@@ -130,6 +130,18 @@ pub struct Ctx {
     /// The caller's primary address (the owner's, unless a grant let another in).
     pub caller: String,
     pub access: Access,
+    /// Set when the URL addressed the collection through the caller's own home: hrefs
+    /// are written (and read) under it.
+    pub mount: Option<Mount>,
+}
+
+/// A shared collection seen in the sharee's home: `/dav/<space>/<home>/<name>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// The sharee's primary address.
+    pub home: String,
+    /// The member name in the sharee's home (see [`mount_name`]).
+    pub name: String,
 }
 
 impl Ctx {
@@ -142,6 +154,20 @@ impl Ctx {
 
     /// Appends [`Ctx::href`] to `out` (no escaping needed in XML text).
     pub fn push_href(&self, out: &mut String, path: &str, collection: bool) {
+        if let (Some(m), Access::Granted { collection: c, .. }) = (&self.mount, &self.access)
+            && let Some(rest) = path.strip_prefix(c.as_str())
+        {
+            out.push_str(ROOT);
+            out.push_str(self.space.name());
+            out.push('/');
+            href::push_segment(out, &m.home);
+            out.push('/');
+            href::push_path(out, &format!("{}{rest}", m.name));
+            if collection {
+                out.push('/');
+            }
+            return;
+        }
         out.push_str(ROOT);
         out.push_str(self.space.name());
         out.push('/');
@@ -209,6 +235,21 @@ impl Ctx {
         let path_part = path_part.split(['?', '#']).next().unwrap_or("");
         let decoded = href::decode(path_part).ok()?;
         let s = &decoded.segments;
+        if let (Some(m), Access::Granted { collection, .. }) = (&self.mount, &self.access) {
+            if s.len() < 4
+                || s[0] != "dav"
+                || s[1] != self.space.name()
+                || !s[2].eq_ignore_ascii_case(&m.home)
+                || s[3] != m.name
+            {
+                return None;
+            }
+            let path = std::iter::once(collection.as_str())
+                .chain(s[4..].iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("/");
+            return Some(path);
+        }
         if s.len() < 3
             || s[0] != "dav"
             || s[1] != self.space.name()
@@ -417,6 +458,34 @@ async fn handle(
     }
 }
 
+/// What the edge found for the owner named in the URL.
+enum Found {
+    Nobody,
+    /// The caller's own space.
+    Own(crate::store::domain::Account),
+    /// A collection shared with the caller, addressed in the caller's own home.
+    Mounted {
+        owner: crate::store::domain::Account,
+        home: String,
+        collection: String,
+        level: crate::store::rights::Level,
+    },
+    /// Someone else's space: the caller's level on the collection named, and the
+    /// caller's primary address.
+    Other {
+        account: crate::store::domain::Account,
+        level: Option<crate::store::rights::Level>,
+        me: Option<String>,
+    },
+}
+
+/// The name under which a collection shared with someone appears in that one's own home:
+/// `<owner's local part>-<collection name>`.
+pub fn mount_name(owner_address: &str, collection: &str) -> String {
+    let local = owner_address.split('@').next().unwrap_or(owner_address);
+    format!("{local}-{collection}")
+}
+
 async fn edge(
     state: AppState,
     spaces: Spaces,
@@ -455,17 +524,37 @@ async fn edge(
     let path = segs[3..].join("/");
     let first = segs.get(3).filter(|s| !s.is_empty()).cloned();
     // Resolved in the caller's own domain only: another domain's address is not found.
-    // Someone else's space: the grant on the collection named, in the same snapshot.
+    // Someone else's space: the grant on the collection named, in the same snapshot. The
+    // caller's own home: a member that is not its own may be a collection shared with it.
     let found = {
         let owner = owner.clone();
         let caller = principal.account_id.clone();
         let first = first.clone();
         db.read_async(move |r| -> Result<_, DavError> {
             let Some(account) = r.account_by_address(&owner)? else {
-                return Ok(None);
+                return Ok(Found::Nobody);
             };
             if account.id == caller {
-                return Ok(Some((account, None)));
+                if let (Some(kind), Some(name)) = (space.grant_kind(), &first)
+                    && space.grant_target(r, &account.id, name)?.is_none()
+                {
+                    let shared = r.shared_with(&caller, kind)?;
+                    let hit = shared.into_iter().find(|(_, address, cname, level)| {
+                        *level >= crate::store::rights::Level::Read
+                            && mount_name(address, cname) == *name
+                    });
+                    if let Some((owner_id, _, collection, level)) = hit
+                        && let Some(owner) = r.account(&owner_id)?
+                    {
+                        return Ok(Found::Mounted {
+                            owner,
+                            home: account.primary_address,
+                            collection,
+                            level,
+                        });
+                    }
+                }
+                return Ok(Found::Own(account));
             }
             let mut level = None;
             if let (true, Some(name)) = (space.shareable(), &first)
@@ -474,19 +563,47 @@ async fn edge(
                 level = r.access_level(collection, id, &caller)?;
             }
             let me = r.account(&caller)?.map(|a| a.primary_address);
-            Ok(Some((account, Some((level, me)))))
+            Ok(Found::Other { account, level, me })
         })
         .await?
     };
-    let Some((account, other)) = found else {
-        return Err(DavError::not_found(format!("no DAV space of {owner}")));
-    };
-    let (access, caller) = match other {
-        None => (Access::Owner, account.primary_address.clone()),
-        Some((_, None)) => {
+    let mut path = path;
+    let (account, access, caller, mount) = match found {
+        Found::Nobody => {
+            return Err(DavError::not_found(format!("no DAV space of {owner}")));
+        }
+        Found::Own(account) => {
+            let me = account.primary_address.clone();
+            (account, Access::Owner, me, None)
+        }
+        Found::Mounted {
+            owner,
+            home,
+            collection,
+            level,
+        } => {
+            // The owner's collection under the sharee's own URL (clients.md #6).
+            let name = first.unwrap_or_default();
+            path = std::iter::once(collection.as_str())
+                .chain(segs[4..].iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("/");
+            let access = Access::Granted { collection, level };
+            check_privilege(&parts.method, &access, &path, parts.uri.path())?;
+            let mount = Mount {
+                home: home.clone(),
+                name,
+            };
+            (owner, access, home, Some(mount))
+        }
+        Found::Other { me: None, .. } => {
             return Err(DavError::not_found("the caller's account is gone"));
         }
-        Some((level, Some(me))) => {
+        Found::Other {
+            account,
+            level,
+            me: Some(me),
+        } => {
             if !space.shareable() {
                 return Err(DavError::condition(
                     StatusCode::FORBIDDEN,
@@ -503,7 +620,7 @@ async fn edge(
             };
             let access = Access::Granted { collection, level };
             check_privilege(&parts.method, &access, &path, parts.uri.path())?;
-            (access, me)
+            (account, access, me, None)
         }
     };
     let if_header = match parts.headers.get("if") {
@@ -535,6 +652,7 @@ async fn edge(
         if_header,
         caller,
         access,
+        mount,
     };
     methods::dispatch(ctx, body).await
 }

@@ -201,10 +201,15 @@ fn current_user_principal(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
-/// RFC 3744 §5.1: the owner's principal.
+/// RFC 3744 §5.1: the owner's principal (the sharer's, for a shared collection listed
+/// in the caller's home).
 fn owner(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    let href = match env.node.attr("grant-owner") {
+        Some(address) => super::principal_href(address),
+        None => env.ctx.principal_href(),
+    };
     out.open(&Name::dav("owner"))
-        .text_element(&Name::dav("href"), &env.ctx.principal_href())
+        .text_element(&Name::dav("href"), &href)
         .close();
     true
 }
@@ -213,7 +218,7 @@ fn owner(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
 /// collection (read by PROPFIND into the node's `ace` attributes, for the owner only) is
 /// one more ACE. Protected: ACLs are changed through the grants API, not WebDAV.
 fn acl(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
-    if env.ctx.access != super::Access::Owner {
+    if env.ctx.access != super::Access::Owner || env.node.attr("grant-owner").is_some() {
         return false;
     }
     out.open(&Name::dav("acl")).open(&Name::dav("ace"));
@@ -294,8 +299,12 @@ fn supported_privilege_set(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
 fn current_user_privilege_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     use crate::store::rights::Level;
     out.open(&Name::dav("current-user-privilege-set"));
-    let level = env.ctx.access.level();
-    let owner = env.ctx.access == super::Access::Owner;
+    let mounted = env
+        .node
+        .attr("grant-level")
+        .and_then(crate::store::rights::Level::parse);
+    let level = mounted.unwrap_or_else(|| env.ctx.access.level());
+    let owner = env.ctx.access == super::Access::Owner && mounted.is_none();
     let mut names: Vec<&'static str> = Vec::new();
     if level >= Level::Read {
         names.push("read");

@@ -159,7 +159,12 @@ pub trait Space: Send + Sync + 'static {
     /// first path segment names the collection); a space without grants is its owner's
     /// alone.
     fn shareable(&self) -> bool {
-        false
+        self.grant_kind().is_some()
+    }
+
+    /// The kind of collection grants name in this space (None: not shareable).
+    fn grant_kind(&self) -> Option<crate::store::shares::Collection> {
+        None
     }
 
     /// The collection a grant names for the first path segment `name`: its kind and id.

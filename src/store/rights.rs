@@ -270,6 +270,48 @@ impl DomainRead<'_> {
         Ok(out)
     }
 
+    /// The collections of one kind that others granted `account` (directly, through a
+    /// group, or to everyone), with the owner's id and primary address, the collection's
+    /// name and the highest level: what the account's own home shows beside its own.
+    pub fn shared_with(
+        &self,
+        account: &AccountId,
+        collection: Collection,
+    ) -> Result<Vec<(AccountId, String, String, Level)>> {
+        let table = match collection {
+            Collection::Calendar => "calendar",
+            Collection::Addressbook => "addressbook",
+        };
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT g.owner_id, a.primary_address, c.name, max(g.level)
+             FROM collection_grant g
+             JOIN {table} c ON c.id = g.collection_id
+             JOIN account a ON a.id = g.owner_id
+             WHERE g.collection = ?2 AND g.owner_id != ?1
+               AND (g.grantee_account = ?1
+                    OR (g.grantee_account IS NULL AND g.grantee_group IS NULL)
+                    OR g.grantee_group IN (SELECT group_id FROM group_member WHERE account_id = ?1))
+             GROUP BY g.collection_id
+             ORDER BY a.primary_address, c.name"
+        ))?;
+        let rows = stmt.query_map(params![account.as_str(), table], |r| {
+            Ok((
+                AccountId::from_db(r.get(0)?),
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (owner, address, name, level) = row?;
+            if let Some(level) = Level::from_db(level) {
+                out.push((owner, address, name, level));
+            }
+        }
+        Ok(out)
+    }
+
     /// The highest level any grant of the collection gives `account` (directly, through
     /// one of its groups, or to the whole domain): one indexed query.
     pub fn access_level(

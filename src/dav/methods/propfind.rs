@@ -97,6 +97,7 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
     } else {
         crate::store::shares::Collection::Calendar
     };
+    let own_home = ctx.access == crate::dav::Access::Owner && ctx.path.is_empty();
     let (nodes, quota): (Vec<Found>, Option<QuotaState>) = ctx
         .db
         .read_async(move |r| -> Result<_, DavError> {
@@ -120,6 +121,24 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
                 Vec::new()
             };
             let mut nodes = Vec::with_capacity(1 + members.len());
+            let mut mounted = Vec::new();
+            // The owner's home also lists what others shared with the owner (read or
+            // more), each under its mount name, with the sharer's dead properties.
+            if let (true, Some(kind), true) = (own_home, space.grant_kind(), depth == Depth::One) {
+                for (sharer, address, name, level) in r.shared_with(&account, kind)? {
+                    if level < crate::store::rights::Level::Read {
+                        continue;
+                    }
+                    let Some(mut n) = space.resource(r, &sharer, &name)? else {
+                        continue;
+                    };
+                    let dead = space.dead_properties(r, &sharer, &name)?;
+                    n.path = crate::dav::mount_name(&address, &name);
+                    n.attrs.push(("grant-level", level.as_str().to_string()));
+                    n.attrs.push(("grant-owner", address));
+                    mounted.push((n, dead));
+                }
+            }
             for mut n in std::iter::once(node).chain(members) {
                 let first = n.path.split('/').next().unwrap_or("");
                 for (name, who, level) in &aces {
@@ -130,6 +149,7 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
                 let dead = space.dead_properties(r, &account, &n.path)?;
                 nodes.push((n, dead));
             }
+            nodes.append(&mut mounted);
             Ok((nodes, quota))
         })
         .await?;
