@@ -665,3 +665,154 @@ fn a_shared_calendar_is_listed_in_the_sharees_home_and_syncs_there() {
     let (_, text) = propfind(&s, CAROL, "/dav/calendars/carol@a.test/", "1", HOME_PROPS);
     assert!(!text.contains("alice-"), "{text}");
 }
+
+#[test]
+fn domain_calendars_show_in_every_home_and_take_writes_from_the_named_only() {
+    let s = setup();
+    s.domus_ok(&["group", "add", "a.test", "hr"]);
+    s.domus_ok(&["group", "member", "add", "a.test", "hr", "carol@a.test"]);
+    let out = s.domus_ok(&[
+        "calendar",
+        "add-domain",
+        "a.test",
+        "holidays",
+        "--writer",
+        "group:hr",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["memberName"], "_domain-holidays", "{v}");
+    let err = domus_err(
+        &s.data,
+        &["calendar", "add-domain", "a.test", "holidays"],
+        None,
+    );
+    assert!(err.contains("already has a domain calendar"), "{err}");
+    let err = domus_err(
+        &s.data,
+        &[
+            "calendar",
+            "add-domain",
+            "a.test",
+            "x",
+            "--writer",
+            "dave@b.test",
+        ],
+        None,
+    );
+    assert!(err.contains("grants stay inside the domain"), "{err}");
+
+    // In every home of a.test.
+    for u in [ALICE, BOB, CAROL] {
+        let home = format!("/dav/calendars/{}/", u.0);
+        let (_, text) = propfind(&s, u, &home, "1", HOME_PROPS);
+        assert!(
+            text.contains(&format!("{home}_domain-holidays/")),
+            "{}: {text}",
+            u.0
+        );
+    }
+    // Carol (group hr) writes; Bob reads it and may not write.
+    let carols = "/dav/calendars/carol@a.test/_domain-holidays/";
+    let bobs = "/dav/calendars/bob@a.test/_domain-holidays/";
+    assert_eq!(
+        put(
+            &s,
+            CAROL,
+            &format!("{carols}xmas.ics"),
+            &event("xmas", "Christmas")
+        )
+        .status(),
+        StatusCode::CREATED
+    );
+    let r = as_user(&s, "GET", &format!("{bobs}xmas.ics"), BOB)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().unwrap().contains("Christmas"));
+    let r = put(&s, BOB, &format!("{bobs}mine.ics"), &event("mine", "Mine"));
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().unwrap().contains("need-privileges"));
+    // Nothing of it reaches b.test; the domain's account neither logs in nor is a user.
+    let (_, text) = propfind(&s, DAVE, "/dav/calendars/dave@b.test/", "1", HOME_PROPS);
+    assert!(!text.contains("holidays"), "{text}");
+    let r = as_user(
+        &s,
+        "GET",
+        "/dav/calendars/_domain@a.test/holidays/xmas.ics",
+        DAVE,
+    )
+    .send()
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = as_user(&s, "GET", "/api/v1/me", ("_domain@a.test", "!"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let err = domus_err(
+        &s.data,
+        &["user", "add", "_domain@a.test", "--password-stdin"],
+        Some("pw-pw-pw-pw\n"),
+    );
+    assert!(err.contains("taken"), "{err}");
+    let users = s.domus_ok(&["user", "list", "a.test", "--json"]);
+    assert!(!users.contains("_domain"), "{users}");
+
+    // Domain admins create them through the API too; others may not.
+    let r = as_user(&s, "POST", "/api/v1/domain-calendars", BOB)
+        .json(&json!({ "name": "marketing", "writers": ["bob@a.test"] }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    s.domus_ok(&["user", "admin", "bob@a.test", "--on"]);
+    let r = as_user(&s, "POST", "/api/v1/domain-calendars", BOB)
+        .json(&json!({ "name": "marketing", "writers": ["bob@a.test"] }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let mk = "/dav/calendars/alice@a.test/_domain-marketing/";
+    assert_eq!(
+        put(&s, ALICE, &format!("{mk}a.ics"), &event("a", "A")).status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put(
+            &s,
+            BOB,
+            "/dav/calendars/bob@a.test/_domain-marketing/b.ics",
+            &event("b", "Launch")
+        )
+        .status(),
+        StatusCode::CREATED
+    );
+    let r = as_user(&s, "GET", &format!("{mk}b.ics"), ALICE)
+        .send()
+        .unwrap();
+    assert!(r.text().unwrap().contains("Launch"));
+    let r = as_user(&s, "GET", "/api/v1/domain-collections", BOB)
+        .send()
+        .unwrap();
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["collections"].as_array().unwrap().len(), 2, "{v}");
+
+    // A domain address book, in every address book home.
+    s.domus_ok(&[
+        "addressbook",
+        "add-domain",
+        "a.test",
+        "suppliers",
+        "--writer",
+        "bob@a.test",
+    ]);
+    let (_, text) = propfind(
+        &s,
+        ALICE,
+        "/dav/addressbooks/alice@a.test/",
+        "1",
+        HOME_PROPS,
+    );
+    assert!(
+        text.contains("/dav/addressbooks/alice@a.test/_domain-suppliers/"),
+        "{text}"
+    );
+}

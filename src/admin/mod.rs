@@ -247,6 +247,10 @@ pub fn add_user(
     password: Option<&str>,
 ) -> Result<(Account, Option<String>)> {
     let address = names::address(address)?;
+    if address.local == crate::store::rights::DOMAIN_OWNER {
+        // Reserved for the domain's own account (domain calendars and address books).
+        return Err(AdminError::AddressTaken(address.full));
+    }
     let (record, db) = domain_of(store, &address)?;
     let generated = password.is_none().then(secret::generate_password);
     let hash = secret::hash_password(password.or(generated.as_deref()).unwrap_or_default())?;
@@ -319,6 +323,10 @@ pub fn remove_user(store: &Store, address: &str) -> Result<Account> {
 pub fn add_address(store: &Store, address: &str, other: &str) -> Result<Account> {
     let (record, db, account) = account_of(store, address)?;
     let other = names::address(other)?;
+    if other.local == crate::store::rights::DOMAIN_OWNER {
+        // Reserved for the domain's own account (domain calendars and address books).
+        return Err(AdminError::AddressTaken(other.full));
+    }
     let in_domain = other.domain == record.name || record.aliases.contains(&other.domain);
     if !in_domain {
         let mut all = vec![record.name.clone()];

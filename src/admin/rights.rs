@@ -247,3 +247,135 @@ pub fn remove_grant_for(store: &Store, owner: &str, id: &str) -> Result<GrantInf
     let (_, db, account) = account_of(store, owner)?;
     remove_grant(&db, &account, id)
 }
+
+/// A domain calendar or address book as the CLI and the API show it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainCollection {
+    pub collection: Collection,
+    pub name: String,
+    /// The name under which it appears in every user's home.
+    pub member_name: String,
+    /// The domain's own account, which owns it.
+    pub owner: String,
+    pub grants: Vec<GrantInfo>,
+}
+
+/// Creates a domain calendar or address book: owned by the domain's own account
+/// (`_domain@<domain>`, made on first use), readable by everyone in the domain, writable
+/// by `writers` (addresses of the domain or `group:NAME`). Everything in one transaction.
+pub fn add_domain_collection(
+    record: &DomainRecord,
+    db: &DomainDb,
+    target: crate::sharing::Target<'_>,
+    writers: &[String],
+) -> Result<DomainCollection> {
+    let (name, collection) = match target {
+        crate::sharing::Target::Calendar(n) => (n, Collection::Calendar),
+        crate::sharing::Target::AddressBook(n) => (n, Collection::Addressbook),
+    };
+    let name = collection_name(name)?;
+    let mut grantees = Vec::new();
+    for w in writers {
+        if w.trim().eq_ignore_ascii_case("everyone") {
+            grantees.push(Grantee::Domain);
+        } else {
+            grantees.push(parse_grantee(record, db, w)?);
+        }
+    }
+    let owner_address = format!("{}@{}", crate::store::rights::DOMAIN_OWNER, record.name);
+    let display = format!(
+        "<D:displayname xmlns:D=\"DAV:\">{}</D:displayname>",
+        crate::dav::xml::escape_text(&name)
+    );
+    let props = vec![("DAV:".to_string(), "displayname".to_string(), Some(display))];
+    let taken = || {
+        AdminError::BadGrant(format!(
+            "{} already has a domain {} named {name}; pick another name",
+            record.name,
+            match collection {
+                Collection::Calendar => "calendar",
+                Collection::Addressbook => "address book",
+            }
+        ))
+    };
+    let grants = db
+        .write(|w| -> std::result::Result<_, StoreError> {
+            let owner = w.ensure_domain_owner(&owner_address)?;
+            let id = match collection {
+                Collection::Calendar => {
+                    w.create_calendar(&owner, &name, &["VEVENT".to_string()], &props)?
+                        .id
+                }
+                Collection::Addressbook => w.create_addressbook(&owner, &name, &props)?.id,
+            };
+            let mut out =
+                vec![w.put_grant(&owner, collection, id, &Grantee::Domain, Level::Read)?];
+            for g in &grantees {
+                out.push(w.put_grant(&owner, collection, id, g, Level::Write)?);
+            }
+            out.iter()
+                .map(|g| info(w, g))
+                .collect::<std::result::Result<Vec<_>, _>>()
+        })
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => taken(),
+            e => e.into(),
+        })?;
+    Ok(DomainCollection {
+        collection,
+        member_name: crate::dav::mount_name(&owner_address, &name),
+        name,
+        owner: owner_address,
+        grants,
+    })
+}
+
+/// The domain's calendars and address books with their grants.
+pub fn domain_collections(record: &DomainRecord, db: &DomainDb) -> Result<Vec<DomainCollection>> {
+    let Some(owner) = db.read(|r| r.domain_owner())? else {
+        return Ok(Vec::new());
+    };
+    let owner_address = format!("{}@{}", crate::store::rights::DOMAIN_OWNER, record.name);
+    let grants = list_grants(db, &owner)?;
+    let mut out: Vec<DomainCollection> = Vec::new();
+    let (cals, books) = db.read(|r| -> std::result::Result<_, StoreError> {
+        Ok((r.calendars(&owner)?, r.addressbooks(&owner)?))
+    })?;
+    let entries = cals
+        .into_iter()
+        .map(|c| (Collection::Calendar, c.name))
+        .chain(books.into_iter().map(|b| (Collection::Addressbook, b.name)));
+    for (collection, name) in entries {
+        out.push(DomainCollection {
+            collection,
+            member_name: crate::dav::mount_name(&owner_address, &name),
+            grants: grants
+                .iter()
+                .filter(|g| g.collection == collection && g.name == name)
+                .cloned()
+                .collect(),
+            owner: owner_address.clone(),
+            name,
+        });
+    }
+    Ok(out)
+}
+
+/// Checks a collection name for its URL: 1 to 64 lower-case letters, digits, '.', '-'
+/// and '_', not starting with '.'.
+pub fn collection_name(name: &str) -> Result<String> {
+    let n = name.trim().to_ascii_lowercase();
+    let ok = !n.is_empty()
+        && n.len() <= 64
+        && !n.starts_with('.')
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(n)
+    } else {
+        Err(AdminError::BadGrant(format!(
+            "a collection name is 1 to 64 characters: lower-case letters, digits, '.', '-' and '_' (got {name:?})"
+        )))
+    }
+}

@@ -14,6 +14,19 @@ use crate::http::parse_vcard_version;
 
 #[derive(Debug, Subcommand)]
 pub enum AddressBookCmd {
+    /// Create a domain address book: owned by the domain, readable by everyone in it,
+    /// shown in every user's home, writable by the writers named.
+    #[command(name = "add-domain")]
+    AddDomain {
+        domain: String,
+        /// The address book's name as in its URL.
+        name: String,
+        /// A user of the domain, `group:NAME`, or `everyone`, who may write. Repeatable.
+        #[arg(long = "writer", value_name = "ADDRESS|group:NAME")]
+        writers: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// List a user's address books: name (as in its URL), id, display name, card count.
     List {
         address: String,
@@ -69,6 +82,21 @@ fn read_file(file: &Path) -> anyhow::Result<Vec<u8>> {
 pub fn run(cmd: AddressBookCmd, data: &Path) -> anyhow::Result<()> {
     let store = open(data)?;
     match cmd {
+        AddressBookCmd::AddDomain {
+            domain,
+            name,
+            writers,
+            json,
+        } => {
+            let (d, db) = admin::rights::domain_db(&store, &domain)?;
+            let c = admin::rights::add_domain_collection(
+                &d,
+                &db,
+                crate::sharing::Target::AddressBook(&name),
+                &writers,
+            )?;
+            super::sharing::show_domain_collection(&c, json)?;
+        }
         AddressBookCmd::List { address, json } => {
             let books = admin::addressbooks(&store, &address)?;
             if json {

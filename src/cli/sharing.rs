@@ -21,6 +21,60 @@ pub enum CalendarCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Create a domain calendar: owned by the domain, readable by everyone in it, shown
+    /// in every user's home, writable by the writers named.
+    #[command(
+        name = "add-domain",
+        after_help = "Example:\n  domus calendar add-domain example.org holidays --writer group:hr --writer alice@example.org"
+    )]
+    AddDomain {
+        domain: String,
+        /// The calendar's name as in its URL.
+        name: String,
+        /// A user of the domain, `group:NAME`, or `everyone`, who may write. Repeatable.
+        #[arg(long = "writer", value_name = "ADDRESS|group:NAME")]
+        writers: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a domain's calendars and address books with their grants.
+    #[command(name = "list-domain")]
+    ListDomain {
+        domain: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(crate) fn show_domain_collection(
+    d: &crate::admin::rights::DomainCollection,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        print_json(&serde_json::to_value(d)?);
+    } else {
+        let writers: Vec<&str> = d
+            .grants
+            .iter()
+            .filter(|g| g.level >= crate::store::rights::Level::Write)
+            .map(|g| g.to.as_str())
+            .collect();
+        println!(
+            "domain {} {} (in every home as {}); readers: everyone; writers: {}",
+            match d.collection {
+                crate::store::shares::Collection::Calendar => "calendar",
+                crate::store::shares::Collection::Addressbook => "address book",
+            },
+            d.name,
+            d.member_name,
+            if writers.is_empty() {
+                "none".to_string()
+            } else {
+                writers.join(", ")
+            }
+        );
+    }
+    Ok(())
 }
 
 /// Where the server is reached, for the full URLs of links.
@@ -206,6 +260,32 @@ fn show(link: &NewLink, base: &BaseUrl, json: bool) {
 pub fn calendar(cmd: CalendarCmd, data: &Path) -> anyhow::Result<()> {
     let store = open(data)?;
     match cmd {
+        CalendarCmd::AddDomain {
+            domain,
+            name,
+            writers,
+            json,
+        } => {
+            let (d, db) = admin::rights::domain_db(&store, &domain)?;
+            let c = admin::rights::add_domain_collection(
+                &d,
+                &db,
+                crate::sharing::Target::Calendar(&name),
+                &writers,
+            )?;
+            show_domain_collection(&c, json)?;
+        }
+        CalendarCmd::ListDomain { domain, json } => {
+            let (d, db) = admin::rights::domain_db(&store, &domain)?;
+            let all = admin::rights::domain_collections(&d, &db)?;
+            if json {
+                print_json(&serde_json::to_value(&all)?);
+            } else {
+                for c in &all {
+                    show_domain_collection(c, false)?;
+                }
+            }
+        }
         CalendarCmd::List { address, json } => {
             let cals = admin::calendars(&store, &address)?;
             if json {

@@ -136,6 +136,18 @@ pub fn router(state: AppState) -> Router {
             delete(rights::remove_member),
         )
         .route(
+            "/api/v1/domain-calendars",
+            axum::routing::post(rights::add_domain_calendar),
+        )
+        .route(
+            "/api/v1/domain-addressbooks",
+            axum::routing::post(rights::add_domain_book),
+        )
+        .route(
+            "/api/v1/domain-collections",
+            get(rights::domain_collections),
+        )
+        .route(
             "/api/v1/calendars/{name}/grants",
             get(rights::calendar_list).post(rights::calendar_add),
         )

@@ -298,3 +298,62 @@ pub async fn book_remove(
 ) -> Result<StatusCode, ApiError> {
     remove(s, p, Collection::Addressbook, id, grant).await
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDomainCollection {
+    name: String,
+    /// Addresses of the domain, `group:NAME` or `everyone`: who may write.
+    #[serde(default)]
+    writers: Vec<String>,
+}
+
+async fn add_domain_collection(
+    state: AppState,
+    p: Principal,
+    collection: Collection,
+    req: NewDomainCollection,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (record, db) = require_admin(&state, &p).await?;
+    let c = run(move || {
+        let target = match collection {
+            Collection::Calendar => crate::sharing::Target::Calendar(&req.name),
+            Collection::Addressbook => crate::sharing::Target::AddressBook(&req.name),
+        };
+        rights::add_domain_collection(&record, &db, target, &req.writers)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::to_value(&c).unwrap_or_default()),
+    ))
+}
+
+/// `POST /api/v1/domain-calendars` with `{"name": …, "writers": […]}` (domain admins).
+pub async fn add_domain_calendar(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    Json(req): Json<NewDomainCollection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    add_domain_collection(s, p, Collection::Calendar, req).await
+}
+
+/// `POST /api/v1/domain-addressbooks` with `{"name": …, "writers": […]}` (domain admins).
+pub async fn add_domain_book(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    Json(req): Json<NewDomainCollection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    add_domain_collection(s, p, Collection::Addressbook, req).await
+}
+
+/// `GET /api/v1/domain-collections` (domain admins): the domain's calendars and address
+/// books with their grants.
+pub async fn domain_collections(
+    State(state): State<AppState>,
+    Authenticated(p): Authenticated,
+) -> Result<Json<Value>, ApiError> {
+    let (record, db) = require_admin(&state, &p).await?;
+    let all = run(move || rights::domain_collections(&record, &db)).await?;
+    Ok(Json(json!({ "collections": all })))
+}

@@ -321,6 +321,11 @@ CREATE TRIGGER addressbook_grants_go AFTER DELETE ON addressbook BEGIN
     DELETE FROM collection_grant WHERE collection = 'addressbook' AND collection_id = OLD.id;
 END;
 "#,
+    r#"
+-- The domain's own account (one at most, `_domain@<domain>`): owns the domain calendars
+-- and address books; never logs in, never listed as a user or in the directory.
+ALTER TABLE account ADD COLUMN is_domain INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.
@@ -618,7 +623,7 @@ impl DomainRead<'_> {
             .c
             .prepare_cached(
                 "SELECT a.id, a.password_hash, a.cred_serial FROM address x
-                 JOIN account a ON a.id = x.account_id WHERE x.address = ?1",
+                 JOIN account a ON a.id = x.account_id WHERE x.address = ?1 AND a.is_domain = 0",
             )?
             .query_row([address], |r| {
                 Ok(LoginRecord {
@@ -733,11 +738,11 @@ impl DomainRead<'_> {
         }
     }
 
-    /// Every account, ordered by primary address.
+    /// Every user account (not the domain's own), ordered by primary address.
     pub fn accounts(&self) -> Result<Vec<Account>> {
         let ids: Vec<String> = self
             .c
-            .prepare("SELECT id FROM account ORDER BY primary_address")?
+            .prepare("SELECT id FROM account WHERE is_domain = 0 ORDER BY primary_address")?
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         let mut out = Vec::with_capacity(ids.len());

@@ -19,6 +19,9 @@ use super::{AccountId, Result, StoreError, now_unix};
 /// The change scope of groups and grants.
 pub const SCOPE_RIGHTS: &str = "rights";
 
+/// The local part of the domain's own account (owner of domain collections).
+pub const DOMAIN_OWNER: &str = "_domain";
+
 /// What a grant allows, each level including the ones before it.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -137,6 +140,15 @@ pub fn new_grant_id() -> String {
 }
 
 impl DomainRead<'_> {
+    /// The domain's own account, once a domain collection made it.
+    pub fn domain_owner(&self) -> Result<Option<AccountId>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT id FROM account WHERE is_domain = 1 LIMIT 1")?
+            .query_row([], |r| Ok(AccountId::from_db(r.get(0)?)))
+            .optional()?)
+    }
+
     pub fn is_domain_admin(&self, account: &AccountId) -> Result<bool> {
         Ok(self
             .conn()
@@ -337,6 +349,43 @@ impl DomainRead<'_> {
 }
 
 impl DomainWrite<'_> {
+    /// The domain's own account, made on first use with the address `address` (which
+    /// must be `_domain@<domain>`): no password, no default collections.
+    pub fn ensure_domain_owner(&self, address: &str) -> Result<AccountId> {
+        if let Some(id) = self.domain_owner()? {
+            return Ok(id);
+        }
+        let id = AccountId::generate();
+        let now = now_unix();
+        self.conn()
+            .execute(
+                "INSERT INTO account (id, primary_address, display_name, password_hash, created_at, is_domain)
+                 VALUES (?1, ?2, 'Domain', '!', ?3, 1)",
+                params![id.as_str(), address, now],
+            )
+            .map_err(|e| {
+                if super::db::is_unique_violation(&e) {
+                    StoreError::Conflict(address.to_string())
+                } else {
+                    e.into()
+                }
+            })?;
+        self.conn()
+            .execute(
+                "INSERT INTO address (address, account_id, created_at) VALUES (?1, ?2, ?3)",
+                params![address, id.as_str(), now],
+            )
+            .map_err(|e| {
+                if super::db::is_unique_violation(&e) {
+                    StoreError::Conflict(address.to_string())
+                } else {
+                    e.into()
+                }
+            })?;
+        self.record_change(SCOPE_RIGHTS, id.as_str(), ChangeKind::Created)?;
+        Ok(id)
+    }
+
     /// Makes an account a domain admin, or not.
     pub fn set_domain_admin(&self, account: &AccountId, on: bool) -> Result<()> {
         let n = self.conn().execute(
