@@ -816,3 +816,69 @@ fn domain_calendars_show_in_every_home_and_take_writes_from_the_named_only() {
         "{text}"
     );
 }
+
+#[test]
+fn manage_lets_a_sharee_share_further_and_admins_manage_domain_collections() {
+    let s = setup();
+    put(&s, ALICE, &format!("{CAL}one.ics"), &event("one", "Board"));
+    grant(&s, "bob@a.test", "manage");
+    // Bob shares it on, naming it as it appears in his home.
+    let r = as_user(&s, "POST", "/api/v1/calendars/alice-calendar/grants", BOB)
+        .json(&json!({ "to": "carol@a.test", "level": "read" }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = as_user(&s, "GET", &format!("{CAL}one.ics"), CAROL)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = as_user(&s, "GET", "/api/v1/calendars/calendar/grants", ALICE)
+        .send()
+        .unwrap();
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["grants"].as_array().unwrap().len(), 2, "{v}");
+    // Carol (read) may not; outside the domain still refused.
+    let r = as_user(&s, "POST", "/api/v1/calendars/alice-calendar/grants", CAROL)
+        .json(&json!({ "to": "carol@a.test", "level": "write" }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = as_user(&s, "POST", "/api/v1/calendars/alice-calendar/grants", BOB)
+        .json(&json!({ "to": "dave@b.test", "level": "read" }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // A domain admin manages the grants of domain calendars.
+    s.domus_ok(&["calendar", "add-domain", "a.test", "holidays"]);
+    let hol = "/dav/calendars/carol@a.test/_domain-holidays/";
+    assert_eq!(
+        put(&s, CAROL, &format!("{hol}x.ics"), &event("x", "X")).status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = as_user(
+        &s,
+        "POST",
+        "/api/v1/calendars/_domain-holidays/grants",
+        CAROL,
+    )
+    .json(&json!({ "to": "carol@a.test", "level": "write" }))
+    .send()
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    s.domus_ok(&["user", "admin", "alice@a.test", "--on"]);
+    let r = as_user(
+        &s,
+        "POST",
+        "/api/v1/calendars/_domain-holidays/grants",
+        ALICE,
+    )
+    .json(&json!({ "to": "carol@a.test", "level": "write" }))
+    .send()
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        put(&s, CAROL, &format!("{hol}x.ics"), &event("x", "X")).status(),
+        StatusCode::CREATED
+    );
+}

@@ -379,3 +379,53 @@ pub fn collection_name(name: &str) -> Result<String> {
         )))
     }
 }
+
+/// The collection whose grants `caller` manages under `key` (a calendar's name, an
+/// address book's id), with its owner and its name: the caller's own, one shared with
+/// the caller at `manage` (a calendar by its name in the caller's home), or, for a
+/// domain admin, a domain collection. None when there is no such collection or the
+/// caller may not manage it (the API answers both alike).
+pub fn managed_target(
+    db: &DomainDb,
+    caller: &Account,
+    collection: Collection,
+    key: &str,
+) -> Result<Option<(Account, String)>> {
+    Ok(db.read(|r| -> std::result::Result<_, StoreError> {
+        let is_admin = r.is_domain_admin(&caller.id)?;
+        let domain_owner = r.domain_owner()?;
+        let may_manage = |owner: &AccountId, level: Option<Level>| {
+            *owner == caller.id
+                || level >= Some(Level::Manage)
+                || (is_admin && Some(owner) == domain_owner.as_ref())
+        };
+        match collection {
+            Collection::Calendar => {
+                if r.calendar(&caller.id, key)?.is_some() {
+                    return Ok(Some((caller.clone(), key.to_string())));
+                }
+                for (owner, address, name, level) in r.shared_with(&caller.id, collection)? {
+                    if crate::dav::mount_name(&address, &name) == key
+                        && may_manage(&owner, Some(level))
+                    {
+                        return Ok(r.account(&owner)?.map(|a| (a, name)));
+                    }
+                }
+                Ok(None)
+            }
+            Collection::Addressbook => {
+                let Ok(id) = key.parse::<i64>() else {
+                    return Ok(None);
+                };
+                let Some(book) = r.addressbook_by_id(id)? else {
+                    return Ok(None);
+                };
+                let level = r.access_level(collection, id, &caller.id)?;
+                if may_manage(&book.account, level) {
+                    return Ok(r.account(&book.account)?.map(|a| (a, book.name)));
+                }
+                Ok(None)
+            }
+        }
+    })?)
+}

@@ -1,6 +1,8 @@
 //! `/api/v1/groups` (domain admins: the caller's domain's groups) and
-//! `/api/v1/calendars/{name}/grants`, `/api/v1/addressbooks/{id}/grants` (owners: who may
-//! use their collections). Grantees are resolved in the caller's domain only.
+//! `/api/v1/calendars/{name}/grants`, `/api/v1/addressbooks/{id}/grants` (who may use a
+//! collection: managed by its owner, by those it is shared with at `manage` — a calendar
+//! by its name in their own home — and, for domain collections, by domain admins).
+//! Grantees are resolved in the caller's domain only.
 
 use std::sync::Arc;
 
@@ -147,27 +149,25 @@ pub struct NewGrant {
     level: Level,
 }
 
-/// The calendar (by name) or address book (by id) of the caller that a path names.
-async fn target_name(
+/// The collection a path names whose grants the caller manages (see
+/// `admin::rights::managed_target`), with its owner: 404 for anything else.
+async fn target(
     db: &Arc<DomainDb>,
     account: &Account,
     collection: Collection,
     key: &str,
-) -> Result<String, ApiError> {
-    match collection {
-        Collection::Calendar => Ok(key.to_string()),
-        Collection::Addressbook => {
-            let not_found = || ApiError::not_found(format!("no address book {key}"));
-            let id: i64 = key.parse().map_err(|_| not_found())?;
-            let owner = account.id.clone();
-            let book = db
-                .read_async(move |r| r.addressbook_by_id(id))
-                .await?
-                .filter(|b| b.account == owner)
-                .ok_or_else(not_found)?;
-            Ok(book.name)
-        }
-    }
+) -> Result<(Account, String), ApiError> {
+    let (db, caller, k) = (db.clone(), account.clone(), key.to_string());
+    run(move || rights::managed_target(&db, &caller, collection, &k))
+        .await?
+        .ok_or_else(|| match collection {
+            Collection::Calendar => {
+                ApiError::not_found(format!("no calendar named {key} whose grants you manage"))
+            }
+            Collection::Addressbook => {
+                ApiError::not_found(format!("no address book {key} whose grants you manage"))
+            }
+        })
 }
 
 fn of_collection(grants: Vec<GrantInfo>, collection: Collection, name: &str) -> Vec<GrantInfo> {
@@ -183,14 +183,8 @@ async fn list(
     collection: Collection,
     key: String,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, db, account) = caller(&state, &p).await?;
-    let name = target_name(&db, &account, collection, &key).await?;
-    if collection == Collection::Calendar {
-        let (id, n) = (account.id.clone(), name.clone());
-        if db.read_async(move |r| r.calendar(&id, &n)).await?.is_none() {
-            return Err(ApiError::not_found(format!("no calendar named {name}")));
-        }
-    }
+    let (_, db, me) = caller(&state, &p).await?;
+    let (account, name) = target(&db, &me, collection, &key).await?;
     let grants = run(move || rights::list_grants(&db, &account.id)).await?;
     Ok(Json(
         json!({ "grants": of_collection(grants, collection, &name) }),
@@ -204,8 +198,8 @@ async fn add(
     key: String,
     req: NewGrant,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (record, db, account) = caller(&state, &p).await?;
-    let name = target_name(&db, &account, collection, &key).await?;
+    let (record, db, me) = caller(&state, &p).await?;
+    let (account, name) = target(&db, &me, collection, &key).await?;
     let g = run(move || {
         let target = match collection {
             Collection::Calendar => crate::sharing::Target::Calendar(&name),
@@ -227,8 +221,8 @@ async fn remove(
     key: String,
     id: String,
 ) -> Result<StatusCode, ApiError> {
-    let (_, db, account) = caller(&state, &p).await?;
-    let name = target_name(&db, &account, collection, &key).await?;
+    let (_, db, me) = caller(&state, &p).await?;
+    let (account, name) = target(&db, &me, collection, &key).await?;
     let found = {
         let (db, owner) = (db.clone(), account.id.clone());
         run(move || rights::list_grants(&db, &owner)).await?
