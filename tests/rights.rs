@@ -417,6 +417,14 @@ fn a_freebusy_grant_answers_free_busy_query_only() {
     let s = setup();
     put(&s, ALICE, &format!("{CAL}one.ics"), &event("one", "Doctor"));
     grant(&s, "bob@a.test", "freebusy");
+    let (_, text) = propfind(
+        &s,
+        ALICE,
+        CAL,
+        "0",
+        r#"<D:propfind xmlns:D="DAV:"><D:prop><D:supported-privilege-set/></D:prop></D:propfind>"#,
+    );
+    assert!(text.contains("read-free-busy"), "{text}");
     let (status, text) = report(&s, BOB, CAL, FREEBUSY);
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(
@@ -881,4 +889,61 @@ fn manage_lets_a_sharee_share_further_and_admins_manage_domain_collections() {
         put(&s, CAROL, &format!("{hol}x.ics"), &event("x", "X")).status(),
         StatusCode::CREATED
     );
+}
+
+#[test]
+fn grants_go_with_their_collection_group_or_removal() {
+    let s = setup();
+    let r = as_user(
+        &s,
+        "MKCALENDAR",
+        "/dav/calendars/alice@a.test/project/",
+        ALICE,
+    )
+    .send()
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = as_user(&s, "POST", "/api/v1/calendars/project/grants", ALICE)
+        .json(&json!({ "to": "bob@a.test", "level": "read" }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    s.domus_ok(&["group", "add", "a.test", "team"]);
+    s.domus_ok(&["group", "member", "add", "a.test", "team", "carol@a.test"]);
+    let g = grant(&s, "group:team", "read");
+    let count = |s: &Server| {
+        let out = s.domus_ok(&["grant", "list", "alice@a.test", "--json"]);
+        serde_json::from_str::<Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(count(&s), 2);
+    let r = as_user(&s, "GET", "/dav/calendars/alice@a.test/project/", BOB)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // The calendar goes: its grant too, and the URL is 404 for Bob.
+    let r = as_user(&s, "DELETE", "/dav/calendars/alice@a.test/project/", ALICE)
+        .send()
+        .unwrap();
+    assert!(r.status().is_success());
+    assert_eq!(count(&s), 1);
+    let r = as_user(&s, "GET", "/dav/calendars/alice@a.test/project/", BOB)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The group goes: its grant too.
+    assert_eq!(
+        as_user(&s, "GET", CAL, CAROL).send().unwrap().status(),
+        StatusCode::OK
+    );
+    s.domus_ok(&["group", "remove", "a.test", "team"]);
+    assert_eq!(count(&s), 0);
+    assert_eq!(
+        as_user(&s, "GET", CAL, CAROL).send().unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let _ = g;
 }

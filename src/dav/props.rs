@@ -265,7 +265,7 @@ fn acl(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
 }
 
 /// RFC 3744 §5.3: the privileges this server knows, as a tree under `all`.
-fn supported_privilege_set(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+fn supported_privilege_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     let leaf = |out: &mut XmlOut, name: &'static str| {
         out.open(&Name::dav("supported-privilege"))
             .open(&Name::dav("privilege"))
@@ -278,7 +278,21 @@ fn supported_privilege_set(_: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     out.open(&Name::dav("privilege"))
         .empty(&Name::dav("all"))
         .close();
-    leaf(out, "read");
+    if env.ctx.space.name() == "calendars" {
+        // RFC 4791 §6.1.1: read-free-busy, aggregated under read.
+        out.open(&Name::dav("supported-privilege"));
+        out.open(&Name::dav("privilege"))
+            .empty(&Name::dav("read"))
+            .close();
+        out.open(&Name::dav("supported-privilege"))
+            .open(&Name::dav("privilege"))
+            .empty(&Name::new(crate::caldav::CALDAV, "read-free-busy"))
+            .close()
+            .close();
+        out.close();
+    } else {
+        leaf(out, "read");
+    }
     out.open(&Name::dav("supported-privilege"));
     out.open(&Name::dav("privilege"))
         .empty(&Name::dav("write"))
