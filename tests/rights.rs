@@ -186,6 +186,21 @@ fn grants_by_api_and_cli_stay_inside_the_domain() {
         "--json",
     ]);
     let book: Value = serde_json::from_str(&out).unwrap();
+    let err = domus_err(
+        &s.data,
+        &[
+            "grant",
+            "add",
+            "alice@a.test",
+            "addressbook",
+            "contacts",
+            "--to",
+            "everyone",
+            "--freebusy",
+        ],
+        None,
+    );
+    assert!(err.contains("no free/busy"), "{err}");
     assert_eq!(book["to"], "group:sales");
     assert_eq!(book["collection"], "addressbook");
     let out = s.domus_ok(&["grant", "list", "alice@a.test", "--json"]);

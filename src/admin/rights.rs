@@ -186,6 +186,11 @@ pub fn add_grant(
             (Collection::Calendar, c.id)
         }
         crate::sharing::Target::AddressBook(name) => {
+            if level == Level::Freebusy {
+                return Err(AdminError::BadGrant(
+                    "address books have no free/busy times; grant read, write or manage".into(),
+                ));
+            }
             let b = db
                 .read(|r| r.addressbook(&owner.id, name))?
                 .ok_or_else(|| {
