@@ -37,6 +37,9 @@ pub struct SubscriptionsSection {
     /// Let fetches reach private, loopback and link-local addresses (an intranet feed).
     /// Off by default: a user could otherwise make the server read internal services.
     pub allow_private: bool,
+    /// Private addresses or networks fetches may reach anyway (`["10.1.0.0/16"]`): an
+    /// intranet feed server, without opening every private address.
+    pub allow_networks: Vec<String>,
     /// Largest feed accepted, in bytes.
     pub max_bytes: usize,
     /// Time one fetch may take, in seconds.
@@ -49,6 +52,7 @@ impl Default for SubscriptionsSection {
     fn default() -> Self {
         SubscriptionsSection {
             allow_private: false,
+            allow_networks: Vec::new(),
             max_bytes: 20 << 20,
             timeout_secs: 30,
             refresh_secs: 3600,
@@ -60,6 +64,12 @@ impl SubscriptionsSection {
     pub fn policy(&self) -> crate::sharing::fetch::FetchPolicy {
         crate::sharing::fetch::FetchPolicy {
             allow_private: self.allow_private,
+            // Checked at load (`Config::load`): every entry parses.
+            allowed: self
+                .allow_networks
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
             max_bytes: self.max_bytes,
             timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
         }
@@ -222,6 +232,8 @@ pub enum ConfigError {
     HalfTls,
     #[error("public_url must start with http:// or https://, got {0}")]
     BadPublicUrl(String),
+    #[error("[subscriptions] allow_networks: {0}")]
+    BadNetwork(String),
 }
 
 impl Config {
@@ -252,6 +264,10 @@ impl Config {
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
             return Err(ConfigError::BadPublicUrl(u.clone()));
+        }
+        for n in &f.subscriptions.allow_networks {
+            n.parse::<crate::sharing::fetch::Network>()
+                .map_err(ConfigError::BadNetwork)?;
         }
         let mut log = f.log;
         if let Some(format) = o.log_format {

@@ -25,7 +25,11 @@ struct Feed {
 
 impl Feed {
     fn start(body: &str) -> Feed {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Feed::start_on("127.0.0.1", body)
+    }
+
+    fn start_on(host: &str, body: &str) -> Feed {
+        let listener = TcpListener::bind((host, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let body = Arc::new(Mutex::new(body.to_string()));
         let hits = Arc::new(Mutex::new(0));
@@ -66,6 +70,28 @@ impl Feed {
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}/feeds/holidays.ics", self.port)
     }
+}
+
+/// A server on 127.0.0.2 that redirects every request to `to`.
+fn redirector(to: String) -> u16 {
+    let listener = TcpListener::bind("127.0.0.2:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let _ = stream.write_all(
+                format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+            );
+        }
+    });
+    port
 }
 
 fn ics(events: &[(&str, &str, &str)]) -> String {
@@ -204,6 +230,64 @@ fn external_calendars_follow_their_feed_and_stay_read_only() {
         .send()
         .unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+/// Every way to a private address is refused with a clear error, and the target never
+/// hears of it; an address the configuration allows explicitly works.
+#[test]
+fn ssrf_every_way_to_a_private_address_is_refused() {
+    let s = Server::start_with_config("[subscriptions]\nallow_networks = [\"127.0.0.2\"]\n");
+    s.domus_ok(&["domain", "add", "a.test"]);
+    add_user(&s.data, "alice@a.test", "alice-pw-1");
+    let target = Feed::start(&ics(&[("ny", "20260101", "New Year")]));
+    let redirect = redirector(target.url());
+    let allowed = Feed::start_on("127.0.0.2", &ics(&[("ok", "20260101", "Allowed feed")]));
+    let subscribe = |url: &str| -> Value {
+        user(&s, Method::POST, "/api/v1/subscriptions", ALICE)
+            .json(&json!({ "url": url }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    for url in [
+        target.url(),
+        format!("http://[::1]:{}/x.ics", target.port),
+        "http://10.0.0.1/calendar.ics".to_string(),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        format!("http://localhost:{}/x.ics", target.port),
+        format!("http://127.0.0.2:{redirect}/moved.ics"),
+    ] {
+        let sub = subscribe(&url);
+        let error = sub["firstFetch"]["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("private, loopback or link-local") || error.contains("redirect"),
+            "{url}: {sub}"
+        );
+        assert_eq!(sub["firstFetch"]["created"], 0, "{url}: {sub}");
+    }
+    assert_eq!(
+        *target.hits.lock().unwrap(),
+        0,
+        "the loopback target was never reached"
+    );
+    let ok = subscribe(&format!(
+        "http://127.0.0.2:{}/feeds/allowed.ics",
+        allowed.port
+    ));
+    assert_eq!(ok["firstFetch"]["created"], 1, "{ok}");
+    let list: Value = user(&s, Method::GET, "/api/v1/subscriptions", ALICE)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let failing = list["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["failures"].as_i64() == Some(1) && s["lastError"].is_string())
+        .count();
+    assert_eq!(failing, 6, "{list}");
 }
 
 #[test]

@@ -10,7 +10,10 @@ use std::time::Duration;
 /// How a fetch may reach the network.
 #[derive(Debug, Clone)]
 pub struct FetchPolicy {
+    /// Every private, loopback and link-local address is allowed.
     pub allow_private: bool,
+    /// These networks are allowed although private (an intranet feed server).
+    pub allowed: Vec<Network>,
     pub max_bytes: usize,
     pub timeout: Duration,
 }
@@ -19,9 +22,62 @@ impl Default for FetchPolicy {
     fn default() -> Self {
         FetchPolicy {
             allow_private: false,
+            allowed: Vec::new(),
             max_bytes: 20 << 20,
             timeout: Duration::from_secs(30),
         }
+    }
+}
+
+impl FetchPolicy {
+    /// Whether a fetch may connect to `ip`.
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        self.allow_private || !forbidden_ip(ip) || self.allowed.iter().any(|n| n.contains(ip))
+    }
+}
+
+/// An address or a network in CIDR form (`10.1.0.0/16`, `127.0.0.2`, `fd00::/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Network, String> {
+        let bad = || format!("{s:?} is not an address or a network like 10.1.0.0/16");
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().map_err(|_| bad())?)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Network { addr, prefix })
+    }
+}
+
+impl Network {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> u128 {
+            match ip {
+                IpAddr::V4(v4) => u128::from(u32::from(v4)) << 96,
+                IpAddr::V6(v6) => u128::from(v6),
+            }
+        };
+        if self.addr.is_ipv4() != ip.is_ipv4() {
+            return false;
+        }
+        let mask = if self.prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(self.prefix))
+        };
+        bits(self.addr) & mask == bits(ip) & mask
     }
 }
 
@@ -86,17 +142,17 @@ pub fn forbidden_ip(ip: IpAddr) -> bool {
 
 /// A resolver that drops forbidden addresses (and fails when none is left).
 struct GuardedResolver {
-    allow_private: bool,
+    policy: FetchPolicy,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow = self.allow_private;
+        let policy = self.policy.clone();
         let host = name.as_str().to_string();
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await?
-                .filter(|a| allow || !forbidden_ip(a.ip()))
+                .filter(|a| policy.permits(a.ip()))
                 .collect();
             if addrs.is_empty() {
                 return Err(Box::new(FetchError::Forbidden(host))
@@ -108,7 +164,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
 }
 
 /// Refuses a URL whose host is a forbidden literal address (names go through the resolver).
-fn check_literal(url: &reqwest::Url, allow_private: bool) -> Result<(), FetchError> {
+fn check_literal(url: &reqwest::Url, policy: &FetchPolicy) -> Result<(), FetchError> {
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
@@ -118,7 +174,7 @@ fn check_literal(url: &reqwest::Url, allow_private: bool) -> Result<(), FetchErr
         },
         None => return Err(FetchError::BadUrl(url.to_string())),
     };
-    if !allow_private && forbidden_ip(ip) {
+    if !policy.permits(ip) {
         return Err(FetchError::Forbidden(
             url.host_str().unwrap_or("").to_string(),
         ));
@@ -142,15 +198,15 @@ pub fn candidates(url: &str) -> Result<Vec<reqwest::Url>, FetchError> {
 }
 
 fn client(policy: &FetchPolicy) -> Result<reqwest::Client, FetchError> {
-    let allow = policy.allow_private;
+    let guard = policy.clone();
     reqwest::Client::builder()
         .dns_resolver(Arc::new(GuardedResolver {
-            allow_private: allow,
+            policy: policy.clone(),
         }))
         .redirect(reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 {
                 attempt.error("too many redirects")
-            } else if let Err(e) = check_literal(attempt.url(), allow) {
+            } else if let Err(e) = check_literal(attempt.url(), &guard) {
                 attempt.error(e)
             } else {
                 attempt.follow()
@@ -204,7 +260,7 @@ pub async fn fetch(
     let client = client(policy)?;
     let mut last = FetchError::BadUrl(url.to_string());
     for candidate in candidates(url)? {
-        check_literal(&candidate, policy.allow_private)?;
+        check_literal(&candidate, policy)?;
         let mut req = client.get(candidate.clone());
         if let Some(e) = etag {
             req = req.header(reqwest::header::IF_NONE_MATCH, e);
@@ -291,6 +347,25 @@ mod tests {
         for good in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
             assert!(!forbidden_ip(good.parse().unwrap()), "{good}");
         }
+    }
+
+    #[test]
+    fn allowed_networks_open_private_addresses_one_by_one() {
+        let policy = FetchPolicy {
+            allowed: vec!["127.0.0.2".parse().unwrap(), "10.1.0.0/16".parse().unwrap()],
+            ..FetchPolicy::default()
+        };
+        assert!(policy.permits("127.0.0.2".parse().unwrap()));
+        assert!(policy.permits("10.1.200.3".parse().unwrap()));
+        assert!(!policy.permits("127.0.0.1".parse().unwrap()));
+        assert!(!policy.permits("10.2.0.1".parse().unwrap()));
+        assert!(policy.permits("93.184.216.34".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<Network>().is_err());
+        assert!("nonsense".parse::<Network>().is_err());
+        let v6: Network = "fd00::/8".parse().unwrap();
+        assert!(
+            v6.contains("fd12::1".parse().unwrap()) && !v6.contains("10.0.0.1".parse().unwrap())
+        );
     }
 
     #[test]
