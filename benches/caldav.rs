@@ -20,10 +20,10 @@
 //! - Domus: the release binary of this crate, `domus domain add bench.test`, a user
 //!   `u@bench.test` with a password, the default calendar
 //!   `/dav/calendars/u@bench.test/calendar/`; Basic auth on every request.
-//! - Radicale (PyPI, pinned [`RADICALE`]): `auth type = none` (the Basic user name is
+//! - Radicale (PyPI, pinned [`common::RADICALE`]): `auth type = none` (the Basic user name is
 //!   taken as is), `rights type = owner_only`, filesystem storage; the calendar
 //!   `/u/calendar/` is made with MKCALENDAR.
-//! - Xandikos (PyPI, pinned [`XANDIKOS`]): `xandikos serve --defaults`, which creates
+//! - Xandikos (PyPI, pinned [`common::XANDIKOS`]): `xandikos serve --defaults`, which creates
 //!   `/user/calendars/calendar/`; no authentication.
 //!
 //! The peers are installed by this bench into their own virtualenvs under
@@ -31,7 +31,8 @@
 //! interpreter is `DOMUS_BENCH_PYTHON` or `python3`); an install is reused when its
 //! marker file is there. A peer that fails to install or start is reported as n/a with
 //! the reason; Domus is measured regardless. `DOMUS_BENCH_PEERS=none` measures Domus
-//! alone (quick work on one row; the ratios are then n/a).
+//! alone (quick work on one row; the ratios are then n/a). The servers, the client and
+//! the timing are shared with `benches/carddav.rs` (`benches/common/mod.rs`).
 //!
 //! # Client and rows
 //!
@@ -59,31 +60,27 @@
 //! bench prints markdown tables and PASS/FAIL per target; a missed target does not make
 //! it fail (it is a measurement).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate, NaiveDateTime};
-use quick_xml::events::Event;
-use reqwest::blocking::{Client, RequestBuilder};
 
-/// The peers, pinned.
-const RADICALE: &str = "3.9.0";
-const XANDIKOS: &str = "0.4.10";
+use common::{
+    Dav, Kind, PROPFIND_ETAG, Rng, Seen, Server, WORDS, XML, env_usize, fmt_ms, median, ms,
+    peers_wanted, repeat, start, start_domus, sync_body, target_dir, timed, write_into_storage,
+};
 
 const DEFAULT_EVENTS: usize = 10_000;
 const DEFAULT_RUNS: usize = 5;
 /// Events whose PUT is timed (row 1), the same first ones on every server.
 const DEFAULT_TIMED_PUTS: usize = 2_000;
 const SEED: u64 = 0x00D0_0005_CA1D_A5E5;
-const PASSWORD: &str = "pw-benchmark-1";
 const MULTIGET: usize = 500;
 const PUT_BATCHES: usize = 5;
-/// Give up on a server that does not answer to its first request by then.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// The one-month window of row 5.
 const MONTH_START: &str = "20260301T000000Z";
@@ -126,11 +123,10 @@ fn main() {
 
     let mut columns: Vec<Column> = Vec::new();
     // `DOMUS_BENCH_PEERS=none` measures Domus alone (for quick work on one row).
-    let peers = std::env::var("DOMUS_BENCH_PEERS").map_or(true, |v| v != "none");
-    let kinds = [Kind::Domus, Kind::Radicale, Kind::Xandikos];
-    for kind in kinds.into_iter().filter(|k| peers || *k == Kind::Domus) {
+    let peers = peers_wanted();
+    for kind in Kind::ALL.into_iter().filter(|k| peers || *k == Kind::Domus) {
         eprintln!("== {}", kind.name());
-        let column = match start(kind, &bin, &target, &work) {
+        let column = match start(kind, Dav::CalDav, &bin, &target, &work) {
             Ok(server) => measure(server, &data, runs, timed_puts),
             Err(reason) => {
                 eprintln!("{}: n/a: {reason}", kind.name());
@@ -151,73 +147,9 @@ fn main() {
     report(&columns, &scale, events, runs, timed_puts);
 }
 
-fn env_usize(name: &str) -> Option<usize> {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-}
-
-/// `target/` (or `CARGO_TARGET_DIR`): the binary lives in `<target>/release/`.
-fn target_dir(bin: &Path) -> PathBuf {
-    bin.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-}
-
 // ---------------------------------------------------------------------------------------
 // Data
 // ---------------------------------------------------------------------------------------
-
-/// SplitMix64: tiny, fast, and the same sequence on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (the modulo bias is irrelevant here).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len() as u64) as usize]
-    }
-}
-
-const WORDS: &[&str] = &[
-    "budget",
-    "review",
-    "planning",
-    "standup",
-    "design",
-    "roadmap",
-    "customer",
-    "release",
-    "retro",
-    "hiring",
-    "training",
-    "security",
-    "audit",
-    "migration",
-    "backlog",
-    "demo",
-    "onboarding",
-    "support",
-    "quarterly",
-    "weekly",
-    "sync",
-    "workshop",
-    "lunch",
-    "offsite",
-];
 
 struct Ev {
     /// The resource name inside the calendar, e.g. `ev-000042.ics`.
@@ -303,384 +235,8 @@ fn changed(ev: &Ev, run: usize) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
-// Servers
-// ---------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Domus,
-    Radicale,
-    Xandikos,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Domus => "Domus",
-            Kind::Radicale => "Radicale",
-            Kind::Xandikos => "Xandikos",
-        }
-    }
-}
-
-/// A child process that is stopped when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Server {
-    kind: Kind,
-    version: String,
-    /// `http://127.0.0.1:PORT`
-    origin: String,
-    /// The calendar's path, ending in `/`.
-    calendar: String,
-    /// Basic auth, if the server wants it.
-    login: Option<(String, String)>,
-    client: Client,
-    /// The peer's virtualenv (for the bulk load helper).
-    venv: Option<PathBuf>,
-    _proc: Proc,
-    _storage: tempfile::TempDir,
-}
-
-impl Server {
-    fn request(&self, method: &str, path: &str) -> RequestBuilder {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-        let rb = self
-            .client
-            .request(method, format!("{}{path}", self.origin));
-        match &self.login {
-            Some((user, pw)) => rb.basic_auth(user, Some(pw)),
-            None => rb,
-        }
-    }
-}
-
-fn client() -> Client {
-    Client::builder()
-        .pool_max_idle_per_host(1)
-        .timeout(Duration::from_secs(900))
-        .build()
-        .expect("an HTTP client")
-}
-
-fn free_port() -> Result<u16, String> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind a port: {e}"))?;
-    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
-}
-
-fn start(kind: Kind, bin: &Path, target: &Path, work: &Path) -> Result<Server, String> {
-    match kind {
-        Kind::Domus => start_domus(bin, work),
-        Kind::Radicale => {
-            let venv = install_peer(target, "radicale", RADICALE)?;
-            start_radicale(&venv, work)
-        }
-        Kind::Xandikos => {
-            let venv = install_peer(target, "xandikos", XANDIKOS)?;
-            start_xandikos(&venv, work)
-        }
-    }
-}
-
-fn storage(work: &Path, prefix: &str) -> Result<tempfile::TempDir, String> {
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(work)
-        .map_err(|e| format!("make a storage folder: {e}"))
-}
-
-fn run_ok(cmd: &mut Command, stdin: Option<&str>) -> Result<String, String> {
-    use std::io::Write;
-    let mut child = cmd
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{cmd:?}: {e}"))?;
-    if let Some(text) = stdin {
-        let mut pipe = child.stdin.take().expect("piped stdin");
-        pipe.write_all(text.as_bytes())
-            .map_err(|e| format!("{cmd:?}: stdin: {e}"))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("{cmd:?}: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: String = err.lines().rev().take(3).collect::<Vec<_>>().join(" / ");
-        return Err(format!("{cmd:?} exited with {}: {tail}", out.status));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn start_domus(bin: &Path, work: &Path) -> Result<Server, String> {
-    let dir = storage(work, "domus-")?;
-    let data = dir.path().to_str().ok_or("non-UTF-8 path")?.to_string();
-    let domus = || {
-        let mut c = Command::new(bin);
-        c.env_remove("DOMUS_CONFIG").env_remove("DOMUS_DATA");
-        c
-    };
-    let version = run_ok(domus().arg("--version"), None).unwrap_or_else(|_| "?".into());
-    let mut child = domus()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data", &data])
-        .env("RUST_LOG", "warn")
-        .env_remove("DOMUS_PUBLIC_URL")
-        .env_remove("DOMUS_TLS_CERT")
-        .env_remove("DOMUS_TLS_KEY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("start domus: {e}"))?;
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let proc = Proc(child);
-    // On an empty data folder the first start creates it (and prints a generated admin
-    // password before the banner); the banner is the line that matters.
-    let mut addr = None;
-    for _ in 0..50 {
-        let mut line = String::new();
-        if stdout
-            .read_line(&mut line)
-            .map_err(|e| format!("read the banner: {e}"))?
-            == 0
-        {
-            break;
-        }
-        if let Some(a) = line.trim().strip_prefix("domus: listening on http://") {
-            addr = Some(a.to_string());
-            break;
-        }
-    }
-    let addr = addr.ok_or("domus serve printed no `domus: listening on` line")?;
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-    });
-    // The admin commands are safe while the server runs; it sees them at once.
-    run_ok(
-        domus().args(["domain", "add", "bench.test", "--data", &data]),
-        None,
-    )?;
-    run_ok(
-        domus().args([
-            "user",
-            "add",
-            "u@bench.test",
-            "--password-stdin",
-            "--data",
-            &data,
-        ]),
-        Some(&format!("{PASSWORD}\n")),
-    )?;
-    let server = Server {
-        kind: Kind::Domus,
-        version,
-        origin: format!("http://{addr}"),
-        calendar: "/dav/calendars/u@bench.test/calendar/".into(),
-        login: Some(("u@bench.test".into(), PASSWORD.into())),
-        client: client(),
-        venv: None,
-        _proc: proc,
-        _storage: dir,
-    };
-    wait_ready(&server)?;
-    Ok(server)
-}
-
-/// A virtualenv under `target/bench-peers/NAME-VERSION/` with `NAME==VERSION` installed.
-fn install_peer(target: &Path, name: &str, version: &str) -> Result<PathBuf, String> {
-    let venv = target.join("bench-peers").join(format!("{name}-{version}"));
-    let marker = venv.join("installed");
-    if marker.exists() {
-        return Ok(venv);
-    }
-    let python = std::env::var("DOMUS_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
-    eprintln!("installing {name}=={version} into {}", venv.display());
-    if venv.exists() {
-        std::fs::remove_dir_all(&venv).map_err(|e| format!("remove {}: {e}", venv.display()))?;
-    }
-    run_ok(Command::new(&python).arg("-m").arg("venv").arg(&venv), None)
-        .map_err(|e| format!("python venv: {e}"))?;
-    run_ok(
-        Command::new(venv.join("bin").join("pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .arg(format!("{name}=={version}")),
-        None,
-    )
-    .map_err(|e| format!("pip install {name}=={version}: {e}"))?;
-    std::fs::write(&marker, format!("{name}=={version}\n")).map_err(|e| e.to_string())?;
-    Ok(venv)
-}
-
-fn spawn_peer(cmd: &mut Command, log: &Path) -> Result<Proc, String> {
-    let log = std::fs::File::create(log).map_err(|e| format!("create a log: {e}"))?;
-    let err = log.try_clone().map_err(|e| e.to_string())?;
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::from(log))
-        .stderr(Stdio::from(err))
-        .spawn()
-        .map(Proc)
-        .map_err(|e| format!("start {cmd:?}: {e}"))
-}
-
-fn start_radicale(venv: &Path, work: &Path) -> Result<Server, String> {
-    let venv_dir = venv.to_path_buf();
-    let bin = venv.join("bin").join("radicale");
-    let version = run_ok(Command::new(&bin).arg("--version"), None)?;
-    let dir = storage(work, "radicale-")?;
-    let port = free_port()?;
-    let config = dir.path().join("config");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nhosts = 127.0.0.1:{port}\n\n\
-             [auth]\ntype = none\n\n\
-             [rights]\ntype = owner_only\n\n\
-             [storage]\ntype = multifilesystem\nfilesystem_folder = {}\n\n\
-             [logging]\nlevel = warning\n",
-            dir.path().join("collections").display()
-        ),
-    )
-    .map_err(|e| format!("write the Radicale config: {e}"))?;
-    let proc = spawn_peer(
-        Command::new(&bin).arg("--config").arg(&config),
-        &dir.path().join("log"),
-    )?;
-    let server = Server {
-        kind: Kind::Radicale,
-        version,
-        origin: format!("http://127.0.0.1:{port}"),
-        calendar: "/u/calendar/".into(),
-        login: Some(("u".into(), PASSWORD.into())),
-        client: client(),
-        venv: Some(venv_dir.clone()),
-        _proc: proc,
-        _storage: dir,
-    };
-    wait_ready(&server).map_err(|e| with_log(e, &server))?;
-    let body = r#"<?xml version="1.0" encoding="utf-8"?>
-<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>
-<D:displayname>bench</D:displayname>
-<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>
-</D:prop></D:set></C:mkcalendar>"#;
-    let r = server
-        .request("MKCALENDAR", &server.calendar)
-        .header("Content-Type", "application/xml")
-        .body(body)
-        .send()
-        .map_err(|e| format!("MKCALENDAR: {e}"))?;
-    if r.status().as_u16() != 201 {
-        return Err(format!("MKCALENDAR answered {}", r.status()));
-    }
-    Ok(server)
-}
-
-fn start_xandikos(venv: &Path, work: &Path) -> Result<Server, String> {
-    let venv_dir = venv.to_path_buf();
-    let bin = venv.join("bin").join("xandikos");
-    let version = run_ok(Command::new(&bin).arg("--version"), None)?;
-    let dir = storage(work, "xandikos-")?;
-    let port = free_port()?;
-    let proc = spawn_peer(
-        Command::new(&bin)
-            .arg("serve")
-            .arg("--defaults")
-            .arg("-d")
-            .arg(dir.path().join("root"))
-            .arg("--state-dir")
-            .arg(dir.path().join("state"))
-            .args(["--no-detect-systemd", "-l", "127.0.0.1", "-p"])
-            .arg(port.to_string()),
-        &dir.path().join("log"),
-    )?;
-    let server = Server {
-        kind: Kind::Xandikos,
-        version,
-        origin: format!("http://127.0.0.1:{port}"),
-        calendar: "/user/calendars/calendar/".into(),
-        login: None,
-        client: client(),
-        venv: Some(venv_dir.clone()),
-        _proc: proc,
-        _storage: dir,
-    };
-    wait_ready(&server).map_err(|e| with_log(e, &server))?;
-    Ok(server)
-}
-
-fn with_log(e: String, server: &Server) -> String {
-    let log = std::fs::read_to_string(server._storage.path().join("log")).unwrap_or_default();
-    let tail: Vec<&str> = log.lines().rev().take(3).collect();
-    format!("{e}; log: {}", tail.join(" / "))
-}
-
-/// Polls `PROPFIND Depth 0` on the calendar (or its parent for Radicale, which makes it
-/// later) until the server answers at all.
-fn wait_ready(server: &Server) -> Result<(), String> {
-    let path = if server.kind == Kind::Radicale {
-        "/"
-    } else {
-        &server.calendar
-    };
-    let t = Instant::now();
-    loop {
-        let outcome = server
-            .request("PROPFIND", path)
-            .header("Depth", "0")
-            .timeout(Duration::from_secs(5))
-            .send();
-        match outcome {
-            Ok(r) if r.status().as_u16() < 500 && r.status().as_u16() != 404 => return Ok(()),
-            other if t.elapsed() > PATIENCE => {
-                return Err(format!(
-                    "{} did not answer within {PATIENCE:?}: {other:?}",
-                    server.kind.name()
-                ));
-            }
-            _ => std::thread::sleep(Duration::from_millis(50)),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Requests
 // ---------------------------------------------------------------------------------------
-
-const PROPFIND_ETAG: &str = r#"<?xml version="1.0" encoding="utf-8"?>
-<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>"#;
-
-fn sync_body(token: &str) -> String {
-    let token = if token.is_empty() {
-        "<D:sync-token/>".to_string()
-    } else {
-        format!("<D:sync-token>{}</D:sync-token>", xml_escape(token))
-    };
-    format!(
-        r#"<?xml version="1.0" encoding="utf-8"?>
-<D:sync-collection xmlns:D="DAV:">{token}<D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"#
-    )
-}
 
 fn query_body() -> String {
     format!(
@@ -706,94 +262,9 @@ fn multiget_body(calendar: &str, events: usize) -> String {
     )
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// What an answer held: `response` elements, the `sync-token` if any, the VEVENTs of
-/// an iCalendar body.
-#[derive(Default, Debug, Clone)]
-struct Seen {
-    responses: usize,
-    token: Option<String>,
-    vevents: usize,
-    bytes: usize,
-}
-
-fn inspect_xml(body: &[u8]) -> Seen {
-    let mut seen = Seen {
-        bytes: body.len(),
-        ..Seen::default()
-    };
-    let mut reader = quick_xml::Reader::from_reader(body);
-    let mut buf = Vec::new();
-    let mut in_token = false;
-    let mut token = String::new();
-    loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => match e.local_name().as_ref() {
-                b"response" => seen.responses += 1,
-                b"sync-token" => in_token = true,
-                _ => {}
-            },
-            Ok(Event::End(e)) if e.local_name().as_ref() == b"sync-token" => {
-                in_token = false;
-                seen.token = Some(token.trim().to_string());
-            }
-            Ok(Event::Text(t)) if in_token => token.push_str(&String::from_utf8_lossy(&t)),
-            Ok(Event::GeneralRef(r)) if in_token => {
-                token.push_str(match r.as_ref() {
-                    b"amp" => "&",
-                    b"lt" => "<",
-                    b"gt" => ">",
-                    b"quot" => "\"",
-                    b"apos" => "'",
-                    _ => "",
-                });
-            }
-            Ok(Event::Eof) | Err(_) => break,
-            _ => {}
-        }
-        buf.clear();
-    }
-    let text = String::from_utf8_lossy(body);
-    seen.vevents = text.matches("BEGIN:VEVENT").count();
-    seen
-}
-
-/// Sends a request, reads the whole answer, checks the status; returns the time taken
-/// and what the answer held.
-fn timed(rb: RequestBuilder, expect: &[u16]) -> Result<(Duration, Seen), String> {
-    let t = Instant::now();
-    let r = rb.send().map_err(|e| format!("request failed: {e}"))?;
-    let status = r.status().as_u16();
-    let ctype = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let mut body = Vec::new();
-    let mut r = r;
-    r.read_to_end(&mut body)
-        .map_err(|e| format!("read the answer: {e}"))?;
-    let elapsed = t.elapsed();
-    if !expect.contains(&status) {
-        let head: String = String::from_utf8_lossy(&body).chars().take(160).collect();
-        return Err(format!("answered {status} ({ctype}): {head}"));
-    }
-    let mut seen = inspect_xml(&body);
-    if ctype.starts_with("text/calendar") {
-        seen.responses = 0;
-    }
-    Ok((elapsed, seen))
-}
-
 fn put(server: &Server, ev_name: &str, ics: &str) -> Result<Duration, String> {
     let rb = server
-        .request("PUT", &format!("{}{ev_name}", server.calendar))
+        .request("PUT", &format!("{}{ev_name}", server.collection))
         .header("Content-Type", "text/calendar; charset=utf-8")
         .body(ics.to_string());
     timed(rb, &[200, 201, 204])
@@ -855,45 +326,12 @@ fn load(server: &Server, data: &[Ev], timed: usize) -> Result<Vec<f64>, String> 
 /// a git working tree, so the files are written and then committed with
 /// `benches/peers/xandikos_commit.py` (dulwich, from the Xandikos virtualenv).
 fn bulk_load(server: &Server, events: &[Ev]) -> Result<(), String> {
-    let root = server._storage.path();
-    let dir = match server.kind {
-        Kind::Radicale => root.join("collections/collection-root/u/calendar"),
-        Kind::Xandikos => root.join("root/user/calendars/calendar"),
-        Kind::Domus => unreachable!("Domus is loaded by PUT"),
-    };
-    if !dir.is_dir() {
-        return Err(format!("bulk load: no folder {}", dir.display()));
-    }
-    for ev in events {
-        std::fs::write(dir.join(&ev.name), &ev.ics)
-            .map_err(|e| format!("bulk load: write {}: {e}", ev.name))?;
-    }
-    if server.kind == Kind::Xandikos {
-        let venv = server.venv.as_ref().ok_or("no virtualenv")?;
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/xandikos_commit.py");
-        run_ok(
-            Command::new(venv.join("bin/python")).arg(script).arg(&dir),
-            None,
-        )
-        .map_err(|e| format!("bulk load: {e}"))?;
-    }
-    Ok(())
-}
-
-/// One warm-up, then `runs` timed repetitions; the samples in ms and the last answer.
-fn repeat(
-    runs: usize,
-    mut once: impl FnMut(usize) -> Result<(Duration, Seen), String>,
-) -> Result<(Vec<f64>, Seen), String> {
-    once(0)?;
-    let mut samples = Vec::with_capacity(runs);
-    let mut last = Seen::default();
-    for run in 1..=runs {
-        let (d, seen) = once(run)?;
-        samples.push(ms(d));
-        last = seen;
-    }
-    Ok((samples, last))
+    write_into_storage(
+        server,
+        &server.collection,
+        events.iter().map(|ev| (ev.name.as_str(), ev.ics.as_str())),
+    )
+    .map(|_| ())
 }
 
 /// Row 4: PUT a change to one event (untimed), then a timed sync with the previous token.
@@ -904,9 +342,9 @@ fn sync_after_change(
 ) -> Result<(Vec<f64>, Seen), String> {
     let report = |token: &str| {
         server
-            .request("REPORT", &server.calendar)
+            .request("REPORT", &server.collection)
             .header("Depth", "0")
-            .header("Content-Type", "application/xml; charset=utf-8")
+            .header("Content-Type", XML)
             .body(sync_body(token))
     };
     let (_, first) = timed(report(""), &[207])?;
@@ -996,8 +434,7 @@ fn measure(server: Server, data: &[Ev], runs: usize, timed_puts: usize) -> Colum
         }
         return finish(server, cells);
     }
-    let cal = server.calendar.clone();
-    let xml = "application/xml; charset=utf-8";
+    let cal = server.collection.clone();
 
     eprintln!("  {name}: PROPFIND");
     cells.push(cell(repeat(runs, |_| {
@@ -1005,7 +442,7 @@ fn measure(server: Server, data: &[Ev], runs: usize, timed_puts: usize) -> Colum
             server
                 .request("PROPFIND", &cal)
                 .header("Depth", "1")
-                .header("Content-Type", xml)
+                .header("Content-Type", XML)
                 .body(PROPFIND_ETAG),
             &[207],
         )
@@ -1016,7 +453,7 @@ fn measure(server: Server, data: &[Ev], runs: usize, timed_puts: usize) -> Colum
             server
                 .request("REPORT", &cal)
                 .header("Depth", "0")
-                .header("Content-Type", xml)
+                .header("Content-Type", XML)
                 .body(sync_body("")),
             &[207],
         )
@@ -1030,7 +467,7 @@ fn measure(server: Server, data: &[Ev], runs: usize, timed_puts: usize) -> Colum
             server
                 .request("REPORT", &cal)
                 .header("Depth", "1")
-                .header("Content-Type", xml)
+                .header("Content-Type", XML)
                 .body(query.clone()),
             &[207],
         )
@@ -1042,7 +479,7 @@ fn measure(server: Server, data: &[Ev], runs: usize, timed_puts: usize) -> Colum
             server
                 .request("REPORT", &cal)
                 .header("Depth", "0")
-                .header("Content-Type", xml)
+                .header("Content-Type", XML)
                 .body(multiget.clone()),
             &[207],
         )
@@ -1091,7 +528,7 @@ struct Scale {
 }
 
 fn scale_run(bin: &Path, work: &Path, n: usize, runs: usize) -> Scale {
-    let server = match start_domus(bin, work) {
+    let server = match start_domus(bin, work, Dav::CalDav) {
         Ok(s) => s,
         Err(e) => {
             return Scale {
@@ -1129,36 +566,9 @@ fn scale_run(bin: &Path, work: &Path, n: usize, runs: usize) -> Scale {
     }
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------
-
-fn fmt_ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0} ms")
-    } else if v >= 1.0 {
-        format!("{v:.1} ms")
-    } else {
-        format!("{v:.2} ms")
-    }
-}
 
 fn report(columns: &[Column], scale: &[Scale], events: usize, runs: usize, timed_puts: usize) {
     let domus = &columns[0];
