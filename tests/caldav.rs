@@ -1100,3 +1100,58 @@ fn time_zones_by_reference_rfc_7809() {
         "{text}"
     );
 }
+
+/// Apple Calendar keeps its own subscriptions on the server (a CalendarServer `subscribed`
+/// collection with its source), so every device of the user sees them.
+#[test]
+fn apple_client_side_subscriptions_are_stored_and_listed() {
+    let s = setup();
+    let body = r#"<D:mkcol xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/" xmlns:ICAL="http://apple.com/ns/ical/"><D:set><D:prop><D:resourcetype><D:collection/><CS:subscribed/></D:resourcetype><D:displayname>US Holidays</D:displayname><CS:source><D:href>webcal://example.org/holidays.ics</D:href></CS:source><CS:refreshrate>P1W</CS:refreshrate><ICAL:calendar-color>#FF2968</ICAL:calendar-color></D:prop></D:set></D:mkcol>"#;
+    let r = req(&s, "MKCOL", &format!("{HOME}holidays/"))
+        .header("Content-Type", "application/xml")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let listing = req(&s, "PROPFIND", HOME)
+        .header("Depth", "1")
+        .body(r#"<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:resourcetype/><D:displayname/><CS:source/><CS:refreshrate/></D:prop></D:propfind>"#)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let entry = listing
+        .split("<D:response>")
+        .find(|r| r.contains("/holidays/</D:href>"))
+        .unwrap_or_else(|| panic!("{listing}"));
+    assert!(entry.contains("<CS:subscribed/>"), "{entry}");
+    assert!(
+        entry.contains("webcal://example.org/holidays.ics"),
+        "{entry}"
+    );
+    assert!(
+        entry.contains("P1W") && entry.contains("US Holidays"),
+        "{entry}"
+    );
+    assert!(!entry.contains("<C:calendar/>"), "{entry}");
+    let r = put(
+        &s,
+        &format!("{HOME}holidays/x.ics"),
+        &event("x", "20261201T100000Z", "20261201T110000Z", ""),
+    );
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let no_source = body.replace(
+        "<CS:source><D:href>webcal://example.org/holidays.ics</D:href></CS:source>",
+        "",
+    );
+    let r = req(&s, "MKCOL", &format!("{HOME}other/"))
+        .header("Content-Type", "application/xml")
+        .body(no_source)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = req(&s, "DELETE", &format!("{HOME}holidays/"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}

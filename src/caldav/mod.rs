@@ -40,6 +40,7 @@ use crate::store::files::DeadProperty;
 use crate::store::{AccountId, StoreError};
 
 pub const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
+const CS: &str = "http://calendarserver.org/ns/";
 
 /// Components a calendar may hold.
 const COMPONENTS: &[&str] = &["VEVENT", "VTODO", "VJOURNAL"];
@@ -79,6 +80,21 @@ pub fn limits() -> IngestLimits {
 
 fn calendar_resource(r: &DomainRead<'_>, c: &Calendar) -> Result<Resource, DavError> {
     let sync = r.scope_modseq(&calendar_scope(c.id))?.0;
+    if c.components.is_empty() {
+        // Apple's client-side subscription (CalendarServer `subscribed`): a collection that
+        // only keeps its CS:source and settings; the clients fetch the feed themselves.
+        return Ok(Resource {
+            path: c.name.clone(),
+            collection: Some(vec![Name::fixed(CS, "subscribed")]),
+            etag: format!("\"sub-{sync}\""),
+            content_type: "".into(),
+            size: 0,
+            created_at: c.created_at,
+            modified_at: c.modified_at,
+            sync: Some(sync),
+            attrs: Vec::new(),
+        });
+    }
     Ok(Resource {
         path: c.name.clone(),
         collection: Some(vec![Name::fixed(CALDAV, "calendar")]),
@@ -139,6 +155,11 @@ fn need_writable_calendar(
     name: &str,
 ) -> Result<Calendar, DavError> {
     let c = need_calendar(r, owner, name)?;
+    if c.components.is_empty() {
+        return Err(forbidden(
+            "an Apple subscription holds no objects: the clients fetch its CS:source",
+        ));
+    }
     if c.subscription.is_some() {
         return Err(DavError::Condition {
             status: StatusCode::FORBIDDEN,
@@ -702,6 +723,29 @@ impl Space for CalendarSpace {
         let Some(Loc::Calendar(name)) = locate(path) else {
             return Err(forbidden("calendars are created in the calendar home"));
         };
+        // Apple's client-side subscriptions: stored (with CS:source) and listed, so every
+        // device of the user sees them; the clients fetch the feed.
+        if types.len() == 1 && types[0].is(CS, "subscribed") {
+            if !props
+                .iter()
+                .any(|(ns, local, v)| ns == CS && local == "source" && v.is_some())
+            {
+                return Err(DavError::condition(
+                    StatusCode::FORBIDDEN,
+                    "valid-resourcetype",
+                    "a subscribed collection needs its CS:source",
+                ));
+            }
+            if w.calendar(owner, name)?.is_some() {
+                return Err(DavError::condition(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "resource-must-be-null",
+                    format!("{name} exists"),
+                ));
+            }
+            w.create_calendar(owner, name, &[], props)?;
+            return Ok(());
+        }
         if !types.iter().any(|t| t.is(CALDAV, "calendar")) || types.len() != 1 {
             return Err(DavError::condition(
                 StatusCode::FORBIDDEN,
