@@ -834,3 +834,31 @@ fn thunderbird_v4_and_google_v3_cards_round_trip_through_both_versions() {
         "{g4}"
     );
 }
+
+/// A book with photos is larger than axum's default body limit: the import takes it.
+#[test]
+fn an_import_of_several_megabytes_goes_through() {
+    let s = setup();
+    let alice = ("alice@a.test", "alice-pw-1");
+    let id = book_id(&s, alice, "contacts");
+    let photo = "A".repeat(40_000);
+    let mut file = String::new();
+    for i in 0..100 {
+        file.push_str(&format!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:p{i}\r\nFN:Person {i}\r\nN:{i};Person;;;\r\nPHOTO;ENCODING=b;TYPE=JPEG:{photo}\r\nEND:VCARD\r\n"
+        ));
+    }
+    assert!(file.len() > 3 << 20);
+    let r = api(
+        &s,
+        Method::POST,
+        &format!("/api/v1/addressbooks/{id}/import"),
+        alice,
+    )
+    .body(file)
+    .send()
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let report: serde_json::Value = r.json().unwrap();
+    assert_eq!(report["created"], 100, "{report}");
+}

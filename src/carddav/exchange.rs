@@ -24,10 +24,14 @@ pub fn export(
     version: VcardVersion,
 ) -> Result<String, StoreError> {
     let mut out = String::new();
-    for (_, data) in r.cards_with_data(book.id)? {
-        let card = vcard::render(&data, version);
-        out.push_str(&card);
-        if !card.ends_with('\n') {
+    for (meta, data) in r.cards_with_data(book.id)? {
+        // Stored in the version asked for: copied as is, nothing parsed.
+        if VcardVersion::from_version(&meta.version) == Some(version) {
+            out.push_str(&data);
+        } else {
+            out.push_str(&vcard::render(&data, version));
+        }
+        if !out.ends_with('\n') {
             out.push_str("\r\n");
         }
     }

@@ -81,10 +81,14 @@ fn data_request(root: &Element) -> Result<DataRequest, DavError> {
     Ok(DataRequest { version, props })
 }
 
-/// A stored card as the request wants it.
-fn shape(data: &str, req: &DataRequest) -> String {
+/// A stored card as the request wants it. `stored` is the version the index says the
+/// card is stored in: asked for as is, it is sent as is (nothing parsed).
+fn shape(data: &str, stored: Option<&str>, req: &DataRequest) -> String {
     let version = req.version.unwrap_or(VcardVersion::V3);
     if req.props.is_empty() {
+        if stored.and_then(VcardVersion::from_version) == Some(version) {
+            return data.to_string();
+        }
         vcard::render(data, version)
     } else {
         vcard::select(data, version, &req.props)
@@ -140,9 +144,25 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         .db
         .read_async(
             move |r| -> Result<Vec<Option<(Resource, String)>>, DavError> {
+                // Each book is looked up once; each card in one query with its data.
+                let mut books: std::collections::HashMap<
+                    String,
+                    Option<crate::store::contacts::AddressBook>,
+                > = std::collections::HashMap::new();
                 let mut out = Vec::with_capacity(lookup.len());
                 for (_, path) in &lookup {
                     out.push(match path.as_deref().and_then(locate) {
+                        Some(Loc::Card(book, card)) if book != DIRECTORY => {
+                            if !books.contains_key(book) {
+                                books.insert(book.to_string(), r.addressbook(&account, book)?);
+                            }
+                            match books.get(book).and_then(Option::as_ref) {
+                                Some(b) => r
+                                    .card_with_data(b.id, card)?
+                                    .map(|(meta, data)| (super::card_resource(book, meta), data)),
+                                None => None,
+                            }
+                        }
                         Some(Loc::Card(book, card)) => card_with_data(r, &account, book, card)?,
                         _ => None,
                     });
@@ -160,7 +180,7 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         match item {
             Some((res, data)) => {
                 let data = if with_data {
-                    shape(&data, &request)
+                    shape(&data, res.attr("version"), &request)
                 } else {
                     String::new()
                 };
@@ -352,7 +372,7 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
             return true;
         };
         let data = if with_data {
-            shape(&data, &request)
+            shape(&data, res.attr("version"), &request)
         } else {
             String::new()
         };

@@ -180,6 +180,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/addressbooks/{id}/import",
             axum::routing::post(addressbooks::import),
         )
+        // The body extractor's own 2 MiB default would refuse a book with photos.
+        .layer(axum::extract::DefaultBodyLimit::max(max_upload))
         .layer(axum::middleware::from_fn(buffer_body))
         .layer(RequestBodyLimitLayer::new(max_upload));
     // Share feeds: no authentication (the token is the key), gzip when asked.

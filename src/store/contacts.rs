@@ -216,9 +216,11 @@ impl DomainRead<'_> {
                 .replace('_', "\\_")
         );
         let mut stmt = self.conn().prepare_cached(&format!(
+            // CROSS JOIN keeps card_email the outer loop: one scan of the (short) addresses,
+            // then a lookup of each matching card; the other order seeks every card.
             "SELECT {CARD_COLUMNS}, data FROM card WHERE id IN (
-                 SELECT e.card_id FROM card_email e JOIN card c ON c.id = e.card_id
-                 WHERE c.addressbook_id = ?1 AND e.email LIKE ?2 ESCAPE '\\')
+                 SELECT e.card_id FROM card_email e CROSS JOIN card c ON c.id = e.card_id
+                 WHERE e.email LIKE ?2 ESCAPE '\\' AND c.addressbook_id = ?1)
              ORDER BY name"
         ))?;
         let rows = stmt.query_map(params![book_id, pattern], |r| {
