@@ -176,27 +176,26 @@ pub fn directory_card(a: &Account) -> String {
 
 /// The directory's cards: (resource, data), in path order.
 pub fn directory_cards(r: &DomainRead<'_>) -> Result<Vec<(Resource, String)>, DavError> {
-    let mut out: Vec<(Resource, String)> = r
-        .accounts()?
-        .iter()
-        .map(|a| {
-            let data = directory_card(a);
-            let res = Resource {
-                path: crate::store::contacts::directory_path(&a.id),
-                collection: None,
-                etag: etag_of(&data),
-                content_type: VcardVersion::V4.content_type().into(),
-                size: data.len() as i64,
-                created_at: a.created_at,
-                modified_at: a.created_at,
-                sync: None,
-                attrs: vec![("version", "4.0".into())],
-            };
-            (res, data)
-        })
-        .collect();
+    let mut out: Vec<(Resource, String)> = r.accounts()?.iter().map(directory_item).collect();
     out.sort_by(|a, b| a.0.path.cmp(&b.0.path));
     Ok(out)
+}
+
+/// An account's directory card as a resource of the space, with its data.
+fn directory_item(a: &Account) -> (Resource, String) {
+    let data = directory_card(a);
+    let res = Resource {
+        path: crate::store::contacts::directory_path(&a.id),
+        collection: None,
+        etag: etag_of(&data),
+        content_type: VcardVersion::V4.content_type().into(),
+        size: data.len() as i64,
+        created_at: a.created_at,
+        modified_at: a.created_at,
+        sync: None,
+        attrs: vec![("version", "4.0".into())],
+    };
+    (res, data)
 }
 
 /// One directory card by its file name (`<account>.vcf`).
@@ -207,24 +206,11 @@ fn directory_entry(r: &DomainRead<'_>, file: &str) -> Result<Option<(Resource, S
     if !id.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Ok(None);
     }
-    let Some(a) = r.account(&AccountId::from_db(id.to_string()))? else {
-        return Ok(None);
-    };
-    let data = directory_card(&a);
-    Ok(Some((
-        Resource {
-            path: crate::store::contacts::directory_path(&a.id),
-            collection: None,
-            etag: etag_of(&data),
-            content_type: VcardVersion::V4.content_type().into(),
-            size: data.len() as i64,
-            created_at: a.created_at,
-            modified_at: a.created_at,
-            sync: None,
-            attrs: vec![("version", "4.0".into())],
-        },
-        data,
-    )))
+    // Only accounts the directory lists: the domain's own collection owner (the reserved
+    // `_domain` local part) is not one.
+    Ok(r.account(&AccountId::from_db(id.to_string()))?
+        .filter(|a| !a.primary_address.starts_with("_domain@"))
+        .map(|a| directory_item(&a)))
 }
 
 /// A card (resource and stored data) at `book/name`, the directory included.
