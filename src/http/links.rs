@@ -99,7 +99,8 @@ pub struct NewLinkRequest {
     kind: LinkKind,
 }
 
-async fn owner_address(state: &AppState, p: &Principal) -> Result<String, ApiError> {
+/// The caller's primary address (what ownership messages name).
+pub(super) async fn owner_address(state: &AppState, p: &Principal) -> Result<String, ApiError> {
     let db = state.store.domain_async(&p.domain_id).await?;
     let id = p.account_id.clone();
     let account = db

@@ -84,6 +84,7 @@ pub async fn feed(
         return not_found();
     }
     let token = token.to_string();
+    let conditional = Conditional::of(&parts.headers);
     let store = state.store.clone();
     let refresh = state.config.sharing.refresh_secs.max(60);
     let found =
@@ -95,11 +96,14 @@ pub async fn feed(
                 return Ok(None);
             }
             let now = crate::store::now_unix();
+            // The validators come from the index: a current copy is answered 304 unrendered.
+            let fresh = |etag: &str, last_modified: i64| conditional.fresh(etag, last_modified);
             let feed = db.read(|r| match wanted {
-                Collection::Calendar => sharing::calendar_feed(r, &link, refresh, now),
-                Collection::Addressbook => sharing::addressbook_feed(r, &link, version),
+                Collection::Calendar => sharing::calendar_feed(r, &link, refresh, now, &fresh),
+                Collection::Addressbook => sharing::addressbook_feed(r, &link, version, &fresh),
             })?;
-            if feed.is_some() {
+            // Last use is recorded at most once a minute: polling stays read-only.
+            if feed.is_some() && link.last_used_at.is_none_or(|at| at < now - 60) {
                 let _ = db.write(|w| sharing::touch(w, &link));
             }
             Ok(feed)
@@ -117,31 +121,44 @@ pub async fn feed(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    respond(
-        &parts.headers,
-        parts.method == axum::http::Method::HEAD,
-        feed,
-        refresh,
-    )
+    respond(parts.method == axum::http::Method::HEAD, feed, refresh)
 }
 
-/// The 200 or 304 for a rendered feed.
-fn respond(headers: &HeaderMap, head: bool, feed: Feed, refresh: u64) -> Response {
+/// A request's `If-None-Match` / `If-Modified-Since`.
+struct Conditional {
+    if_none_match: Option<String>,
+    if_modified_since: Option<i64>,
+}
+
+impl Conditional {
+    fn of(headers: &HeaderMap) -> Conditional {
+        Conditional {
+            if_none_match: headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            if_modified_since: headers
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| httpdate::parse_http_date(v).ok())
+                .and_then(|since| since.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|since| since.as_secs() as i64),
+        }
+    }
+
+    /// Whether the client's copy is current (RFC 9110 §13.1.1-2: If-None-Match wins).
+    fn fresh(&self, etag: &str, last_modified: i64) -> bool {
+        match (&self.if_none_match, self.if_modified_since) {
+            (Some(inm), _) => inm.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
+            (None, Some(since)) => last_modified <= since,
+            (None, None) => false,
+        }
+    }
+}
+
+/// The 200, or the 304 when the feed was not rendered (the client's copy is current).
+fn respond(head: bool, feed: Feed, refresh: u64) -> Response {
     let last_modified = crate::timefmt::http_date(feed.last_modified);
-    let not_modified = match headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(inm) => inm
-            .split(',')
-            .any(|t| t.trim() == feed.etag || t.trim() == "*"),
-        None => headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-            .and_then(|since| since.duration_since(std::time::UNIX_EPOCH).ok())
-            .is_some_and(|since| feed.last_modified <= since.as_secs() as i64),
-    };
     let mut common = HeaderMap::new();
     let mut put = |name: header::HeaderName, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -152,9 +169,9 @@ fn respond(headers: &HeaderMap, head: bool, feed: Feed, refresh: u64) -> Respons
     put(header::LAST_MODIFIED, last_modified);
     put(header::CACHE_CONTROL, format!("private, max-age={refresh}"));
     put(header::REFERRER_POLICY, "no-referrer".into());
-    if not_modified {
+    let Some(body) = feed.body else {
         return (StatusCode::NOT_MODIFIED, common).into_response();
-    }
+    };
     put(header::CONTENT_TYPE, feed.content_type.into());
     let file = if feed.content_type.starts_with("text/vcard") {
         "contacts.vcf"
@@ -168,7 +185,7 @@ fn respond(headers: &HeaderMap, head: bool, feed: Feed, refresh: u64) -> Respons
     let body = if head {
         Body::empty()
     } else {
-        Body::from(feed.body)
+        Body::from(body)
     };
     (StatusCode::OK, common, body).into_response()
 }

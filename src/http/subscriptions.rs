@@ -34,16 +34,6 @@ pub struct NewSubscription {
     kind: Option<String>,
 }
 
-async fn owner(state: &AppState, p: &crate::auth::Principal) -> Result<String, ApiError> {
-    let db = state.store.domain_async(&p.domain_id).await?;
-    let id = p.account_id.clone();
-    Ok(db
-        .read_async(move |r| r.account(&id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("account removed"))?
-        .primary_address)
-}
-
 /// `POST /api/v1/subscriptions`.
 pub async fn add(
     State(state): State<AppState>,
@@ -112,7 +102,7 @@ pub async fn remove(
     Authenticated(p): Authenticated,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let owner = owner(&state, &p).await?;
+    let owner = super::links::owner_address(&state, &p).await?;
     let store = state.store.clone();
     let db = store.domain_async(&p.domain_id).await?;
     let (domain, account) = (p.domain_id.clone(), p.account_id.clone());
@@ -130,7 +120,7 @@ pub async fn refresh(
     Authenticated(p): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let owner = owner(&state, &p).await?;
+    let owner = super::links::owner_address(&state, &p).await?;
     let done = subscriptions::refresh_now(
         &state.store,
         &p.domain_id,

@@ -247,7 +247,8 @@ pub fn resolve(
 /// A rendered feed with what its caching headers need.
 #[derive(Debug, Clone)]
 pub struct Feed {
-    pub body: String,
+    /// None when the caller's copy is current (its `fresh` check held): nothing rendered.
+    pub body: Option<String>,
     /// Strong, quoted: changes whenever what the feed shows may change.
     pub etag: String,
     /// Unix seconds of the collection's last change (creation when none).
@@ -255,13 +256,19 @@ pub struct Feed {
     pub content_type: &'static str,
 }
 
+/// A feed's validators are known from the index before anything is rendered: `fresh`
+/// says whether the caller's copy (ETag, Last-Modified) is current.
+pub type Fresh<'a> = &'a dyn Fn(&str, i64) -> bool;
+
 /// The calendar feed of a link (a calendar link, its calendar present), rendered from
-/// what the index and the stored objects say now. `refresh_secs` goes into the feed.
+/// what the index and the stored objects say now, unless `fresh` says the caller's copy is
+/// current. `refresh_secs` goes into the feed.
 pub fn calendar_feed(
     r: &DomainRead<'_>,
     link: &ShareLink,
     refresh_secs: u64,
     now: i64,
+    fresh: Fresh<'_>,
 ) -> Result<Option<Feed>, StoreError> {
     let Some(calendar) = calendar_by_id(r, link)? else {
         return Ok(None);
@@ -274,6 +281,15 @@ pub fn calendar_feed(
     let last_modified = changed_at
         .unwrap_or(calendar.modified_at)
         .max(calendar.modified_at);
+    let content_type = "text/calendar; charset=utf-8";
+    if fresh(&etag, last_modified) {
+        return Ok(Some(Feed {
+            body: None,
+            etag,
+            last_modified,
+            content_type,
+        }));
+    }
     let name = crate::caldav::display_name_of(r, &calendar)?;
     let objects = r.calendar_all_data(calendar.id)?;
     let body = match link.kind {
@@ -313,10 +329,10 @@ pub fn calendar_feed(
         }
     };
     Ok(Some(Feed {
-        body: with_refresh(body, refresh_secs),
+        body: Some(with_refresh(body, refresh_secs)),
         etag,
         last_modified,
-        content_type: "text/calendar; charset=utf-8",
+        content_type,
     }))
 }
 
@@ -325,6 +341,7 @@ pub fn addressbook_feed(
     r: &DomainRead<'_>,
     link: &ShareLink,
     version: crate::groupware::vcard::VcardVersion,
+    fresh: Fresh<'_>,
 ) -> Result<Option<Feed>, StoreError> {
     if link.collection != Collection::Addressbook {
         return Ok(None);
@@ -336,10 +353,17 @@ pub fn addressbook_feed(
         return Ok(None);
     }
     let (modseq, changed_at) = r.scope_state(&crate::store::contacts::book_scope(book.id))?;
+    let etag = format!("\"book-{}-{}-{}\"", book.id, modseq.0, version.as_str());
+    let last_modified = changed_at.unwrap_or(book.modified_at).max(book.modified_at);
+    let body = if fresh(&etag, last_modified) {
+        None
+    } else {
+        Some(crate::carddav::exchange::export(r, &book, version)?)
+    };
     Ok(Some(Feed {
-        body: crate::carddav::exchange::export(r, &book, version)?,
-        etag: format!("\"book-{}-{}-{}\"", book.id, modseq.0, version.as_str()),
-        last_modified: changed_at.unwrap_or(book.modified_at).max(book.modified_at),
+        body,
+        etag,
+        last_modified,
         content_type: version.content_type(),
     }))
 }
@@ -352,9 +376,9 @@ fn calendar_by_id(r: &DomainRead<'_>, link: &ShareLink) -> Result<Option<Calenda
     if link.collection != Collection::Calendar {
         return Ok(None);
     }
-    Ok(r.calendars(&link.account)?
-        .into_iter()
-        .find(|c| c.id == link.collection_id))
+    Ok(r.calendar_by_id(link.collection_id)?
+        .filter(|(owner, _)| *owner == link.account)
+        .map(|(_, c)| c))
 }
 
 /// Adds RFC 7986 REFRESH-INTERVAL and X-PUBLISHED-TTL after the calendar's PRODID.

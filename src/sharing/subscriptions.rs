@@ -307,19 +307,22 @@ pub async fn refresh(
     let local = match share_token(&sub.url) {
         Some((token, collection)) => {
             let store2 = store.clone();
-            crate::store::blocking(move || render_local(&store2, &token, collection)).await?
+            let known = sub.etag.clone();
+            crate::store::blocking(move || render_local(&store2, &token, collection, known)).await?
         }
         None => None,
     };
+    // Still a live share link of this server: checked often (see `run_refresher`).
+    let is_local = local.is_some();
     let fetched: Result<Fetched, FetchError> = match local {
         // Unchanged share link of this server: nothing to do, nothing to write.
-        Some((etag, _)) if sub.etag.as_deref() == Some(etag.as_str()) => {
+        Some((_, None)) => {
             return Ok(Refreshed {
                 not_modified: true,
                 ..Refreshed::default()
             });
         }
-        Some((etag, text)) => Ok(Fetched::Body {
+        Some((etag, Some(text))) => Ok(Fetched::Body {
             text,
             etag: Some(etag),
             last_modified: None,
@@ -333,10 +336,6 @@ pub async fn refresh(
             )
             .await
         }
-    };
-    let is_local = share_token(&sub.url).is_some() && fetched.is_ok() && {
-        let (store2, url) = (store.clone(), sub.url.clone());
-        crate::store::blocking(move || Ok::<_, StoreError>(is_local(&store2, &url))).await?
     };
     let now = now_unix();
     let (outcome, record) = match fetched {
@@ -483,25 +482,28 @@ fn backoff(refresh: i64, failures: i64) -> i64 {
     base.saturating_mul(factor).min(MAX_BACKOFF)
 }
 
-/// A share link of this server rendered as its feed: (etag, text), or None when the
-/// token is not live here.
+/// A share link of this server rendered as its feed: (etag, text), the text None when
+/// the feed still has the `known` ETag (nothing rendered: the check every 2 s is an index
+/// read); None when the token is not live here.
 fn render_local(
     store: &Store,
     token: &str,
     collection: Collection,
-) -> Result<Option<(String, String)>, StoreError> {
+    known: Option<String>,
+) -> Result<Option<(String, Option<String>)>, StoreError> {
     let Some((db, link)) = super::resolve(store, token)? else {
         return Ok(None);
     };
     if link.collection != collection {
         return Ok(None);
     }
+    let fresh = |etag: &str, _: i64| known.as_deref() == Some(etag);
     let feed = db.read(|r| match collection {
         Collection::Calendar => {
-            super::calendar_feed(r, &link, super::DEFAULT_REFRESH_SECS, now_unix())
+            super::calendar_feed(r, &link, super::DEFAULT_REFRESH_SECS, now_unix(), &fresh)
         }
         Collection::Addressbook => {
-            super::addressbook_feed(r, &link, crate::groupware::vcard::VcardVersion::V4)
+            super::addressbook_feed(r, &link, crate::groupware::vcard::VcardVersion::V4, &fresh)
         }
     })?;
     Ok(feed.map(|f| (f.etag, f.body)))
@@ -578,10 +580,7 @@ fn apply_calendar(
 }
 
 fn calendar_row(w: &DomainWrite<'_>, id: i64) -> Result<Option<Calendar>, StoreError> {
-    let Some(account) = w.calendar_owner(id)? else {
-        return Ok(None);
-    };
-    Ok(w.calendars(&account)?.into_iter().find(|c| c.id == id))
+    Ok(w.calendar_by_id(id)?.map(|(_, c)| c))
 }
 
 /// Replaces a subscribed address book's cards with the feed's (merge by UID, replace).

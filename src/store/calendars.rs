@@ -102,12 +102,14 @@ impl DomainRead<'_> {
             .optional()?)
     }
 
-    /// The account a calendar belongs to.
-    pub fn calendar_owner(&self, calendar_id: i64) -> Result<Option<AccountId>> {
+    /// A calendar by its id, with the account it belongs to.
+    pub fn calendar_by_id(&self, calendar_id: i64) -> Result<Option<(AccountId, Calendar)>> {
         Ok(self
             .conn()
-            .prepare_cached("SELECT account_id FROM calendar WHERE id = ?1")?
-            .query_row([calendar_id], |r| Ok(AccountId::from_db(r.get(0)?)))
+            .prepare_cached("SELECT id, name, components, created_at, modified_at, subscription_id, account_id FROM calendar WHERE id = ?1")?
+            .query_row([calendar_id], |r| {
+                Ok((AccountId::from_db(r.get(6)?), calendar_from_row(r)?))
+            })
             .optional()?)
     }
 
