@@ -103,6 +103,7 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
                 Option<(crate::store::calendars::Calendar, FloatingZone)>,
             > = std::collections::HashMap::new();
             let mut out = Vec::with_capacity(lookup.len());
+            let mut objects = r.calendar_object_lookup()?;
             for (_, path) in &lookup {
                 let item = match path.as_deref().and_then(locate) {
                     Some(Loc::Object(cal, obj)) => {
@@ -118,11 +119,9 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
                             calendars.insert(cal.to_string(), found);
                         }
                         match calendars.get(cal).and_then(Option::as_ref) {
-                            Some((c, zone)) => {
-                                r.calendar_object_with_data(c.id, obj)?.map(|(meta, data)| {
-                                    (super::object_resource(c, meta), data, zone.clone())
-                                })
-                            }
+                            Some((c, zone)) => objects.get(c.id, obj)?.map(|(meta, data)| {
+                                (super::object_resource(c, meta), data, zone.clone())
+                            }),
                             None => None,
                         }
                     }

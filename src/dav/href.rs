@@ -6,6 +6,8 @@
 //! characters and `@` stay as they are (user ids are e-mail addresses; clients.md #15),
 //! everything else is percent-encoded. Input with `%40` or `@` is accepted alike.
 
+use std::borrow::Cow;
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// Characters encoded in an href segment: all but unreserved (RFC 3986 §2.3) and `@`.
@@ -40,27 +42,54 @@ pub struct DecodedPath {
 }
 
 pub fn decode(raw: &str) -> Result<DecodedPath, PathError> {
+    Ok(DecodedPath {
+        segments: segments(raw)?.into_iter().map(Cow::into_owned).collect(),
+        trailing_slash: raw.ends_with('/'),
+    })
+}
+
+/// The decoded segments of `raw`, borrowed where nothing was percent-encoded (hot: every
+/// href of a multiget goes through here).
+pub fn segments(raw: &str) -> Result<Vec<Cow<'_, str>>, PathError> {
     if raw.len() > MAX_PATH_LEN {
         return Err(PathError::TooLong);
     }
-    let trailing_slash = raw.ends_with('/');
-    let mut segments = Vec::new();
-    for seg in raw.split('/').filter(|s| !s.is_empty()) {
-        let decoded = percent_decode_str(seg)
-            .decode_utf8()
-            .map_err(|_| PathError::NotUtf8)?;
-        if decoded == "." || decoded == ".." || decoded.contains('/') || decoded.contains('\0') {
+    // Most hrefs hold no escape at all: their segments are borrowed as they are, and
+    // cannot hold a `/`; a NUL is looked for once in the whole path.
+    let escaped = memchr::memchr(b'%', raw.as_bytes()).is_some();
+    if !escaped && memchr::memchr(0, raw.as_bytes()).is_some() {
+        let bad = raw.split('/').find(|s| s.contains('\0')).unwrap_or(raw);
+        return Err(PathError::BadSegment(bad.to_string()));
+    }
+    let mut segments = Vec::with_capacity(8);
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'/', raw.as_bytes()).chain(std::iter::once(raw.len()));
+    for end in ends {
+        let seg = &raw[start..end];
+        start = end + 1;
+        if seg.is_empty() {
+            continue;
+        }
+        let decoded = if escaped {
+            let decoded = percent_decode_str(seg)
+                .decode_utf8()
+                .map_err(|_| PathError::NotUtf8)?;
+            if decoded.contains(['/', '\0']) {
+                return Err(PathError::BadSegment(decoded.into_owned()));
+            }
+            decoded
+        } else {
+            Cow::Borrowed(seg)
+        };
+        if decoded == "." || decoded == ".." {
             return Err(PathError::BadSegment(decoded.into_owned()));
         }
-        segments.push(decoded.into_owned());
+        segments.push(decoded);
         if segments.len() > MAX_SEGMENTS {
             return Err(PathError::TooLong);
         }
     }
-    Ok(DecodedPath {
-        segments,
-        trailing_slash,
-    })
+    Ok(segments)
 }
 
 /// Encodes one segment for an href.
@@ -83,6 +112,13 @@ pub fn push_segment(out: &mut String, s: &str) {
 
 /// Appends a relative path, encoded segment by segment (see [`push_segment`]).
 pub fn push_path(out: &mut String, path: &str) {
+    // Hot (every href of a listing): a path with nothing to encode is copied as it is.
+    let plain =
+        |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@' | b'/');
+    if path.as_bytes().iter().all(plain) {
+        out.push_str(path);
+        return;
+    }
     for (i, seg) in path.split('/').enumerate() {
         if i > 0 {
             out.push('/');
@@ -101,7 +137,14 @@ mod tests {
         assert_eq!(p.segments, ["dav", "files", "alice@a.test", "My Docs"]);
         assert!(p.trailing_slash);
         assert_eq!(decode("/a/%252e").unwrap().segments, ["a", "%2e"]);
-        for bad in ["/a/..", "/a/%2e%2e/b", "/a/x%2Fy", "/a/%00", "/a/."] {
+        for bad in [
+            "/a/..",
+            "/a/%2e%2e/b",
+            "/a/x%2Fy",
+            "/a/%00",
+            "/a/.",
+            "/a/x\0y",
+        ] {
             assert!(
                 matches!(decode(bad), Err(PathError::BadSegment(_))),
                 "{bad}"

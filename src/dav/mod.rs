@@ -225,16 +225,19 @@ impl Ctx {
 
     /// The path of this space that an href or absolute URL names, if any.
     pub fn path_of_href(&self, href: &str) -> Option<String> {
-        let path_part = match href.find("://") {
-            Some(i) => {
-                let after = &href[i + 3..];
-                &after[after.find('/').unwrap_or(after.len())..]
-            }
-            None => href,
+        let path_part = match href.starts_with('/') {
+            true => href,
+            false => match href.find("://") {
+                Some(i) => {
+                    let after = &href[i + 3..];
+                    &after[after.find('/').unwrap_or(after.len())..]
+                }
+                None => href,
+            },
         };
-        let path_part = path_part.split(['?', '#']).next().unwrap_or("");
-        let decoded = href::decode(path_part).ok()?;
-        let s = &decoded.segments;
+        let end = memchr::memchr2(b'?', b'#', path_part.as_bytes()).unwrap_or(path_part.len());
+        let path_part = &path_part[..end];
+        let s = href::segments(path_part).ok()?;
         if let (Some(m), Access::Granted { collection, .. }) = (&self.mount, &self.access) {
             if s.len() < 4
                 || s[0] != "dav"
@@ -244,10 +247,11 @@ impl Ctx {
             {
                 return None;
             }
-            let path = std::iter::once(collection.as_str())
-                .chain(s[4..].iter().map(String::as_str))
-                .collect::<Vec<_>>()
-                .join("/");
+            let mut path = collection.clone();
+            for seg in &s[4..] {
+                path.push('/');
+                path.push_str(seg);
+            }
             return Some(path);
         }
         if s.len() < 3

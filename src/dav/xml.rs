@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::Arc;
 
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -21,6 +22,21 @@ pub const DAV: &str = "DAV:";
 const MAX_DEPTH: usize = 64;
 /// Most elements accepted in one request body.
 const MAX_ELEMENTS: usize = 50_000;
+
+/// Local names that requests repeat many times (a multiget holds hundreds of hrefs): parsed
+/// names borrow these instead of allocating.
+const COMMON_LOCAL_NAMES: &[&str] = &[
+    "href",
+    "prop",
+    "getetag",
+    "calendar-data",
+    "address-data",
+    "comp-filter",
+    "prop-filter",
+    "param-filter",
+    "text-match",
+    "time-range",
+];
 
 /// A namespaced name. `ns` is empty for names in no namespace. Names the server writes
 /// borrow static strings; names read from requests own theirs (well-known namespaces are
@@ -37,10 +53,11 @@ impl Name {
             Some((known, _)) => Cow::Borrowed(*known),
             None => Cow::Owned(ns.to_string()),
         };
-        Name {
-            ns,
-            local: Cow::Owned(local.to_string()),
-        }
+        let local = match COMMON_LOCAL_NAMES.iter().find(|known| **known == local) {
+            Some(known) => Cow::Borrowed(*known),
+            None => Cow::Owned(local.to_string()),
+        };
+        Name { ns, local }
     }
     /// A name of static strings (no allocation).
     pub const fn fixed(ns: &'static str, local: &'static str) -> Name {
@@ -81,11 +98,12 @@ pub struct Element {
     /// The element's bytes in the body, start tag to end tag.
     pub span: Range<usize>,
     /// Namespace declarations in scope at the parent: (prefix, or "" for the default, uri).
-    pub inherited: Vec<(String, String)>,
+    /// Shared by every element under the same declarations.
+    pub inherited: Arc<Vec<(String, String)>>,
     /// Prefixes declared on this element itself.
     pub declared: Vec<String>,
     /// Prefixes ("" for the default namespace) that names in this subtree use.
-    pub uses: Vec<String>,
+    pub uses: Vec<Arc<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,10 +130,18 @@ fn malformed(e: impl std::fmt::Display) -> XmlError {
     XmlError::Malformed(e.to_string())
 }
 
-fn resolve_ns(r: ResolveResult<'_>) -> Result<String, XmlError> {
+fn resolve_ns(r: ResolveResult<'_>) -> Result<Cow<'static, str>, XmlError> {
     match r {
-        ResolveResult::Bound(ns) => Ok(String::from_utf8_lossy(ns.as_ref()).into_owned()),
-        ResolveResult::Unbound => Ok(String::new()),
+        ResolveResult::Bound(ns) => Ok(
+            match PREFIXES
+                .iter()
+                .find(|(known, _)| known.as_bytes() == ns.as_ref())
+            {
+                Some((known, _)) => Cow::Borrowed(*known),
+                None => Cow::Owned(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+            },
+        ),
+        ResolveResult::Unbound => Ok(Cow::Borrowed("")),
         ResolveResult::Unknown(p) => Err(XmlError::UnknownPrefix(
             String::from_utf8_lossy(&p).into_owned(),
         )),
@@ -126,17 +152,27 @@ fn resolve_ns(r: ResolveResult<'_>) -> Result<String, XmlError> {
 /// the declarations' values after entity expansion. quick-xml resolves against the raw
 /// attribute bytes, so `xmlns:a="x&amp;y"` would name `x&amp;y` there, not `x&y`, and
 /// [`Element::verbatim`] (which escapes the unescaped value) would change the namespace.
-fn lookup_ns(
-    scope: &[(String, String)],
+fn lookup_ns<'a>(
+    scope: &'a [(String, String)],
     prefix: Option<&[u8]>,
-    fallback: Result<String, XmlError>,
-) -> Result<String, XmlError> {
+    fallback: Result<Cow<'static, str>, XmlError>,
+) -> Result<Cow<'a, str>, XmlError> {
     let wanted = prefix.map(String::from_utf8_lossy).unwrap_or_default();
     match scope.iter().rev().find(|(p, _)| *p == wanted) {
-        Some((_, uri)) => Ok(uri.clone()),
+        Some((_, uri)) => Ok(Cow::Borrowed(uri)),
         // `xml` is bound without a declaration; other undeclared prefixes are errors.
         None => fallback,
     }
+}
+
+/// The prefix `p` as a shared string: each distinct prefix of a body is allocated once.
+fn intern(prefixes: &mut Vec<Arc<str>>, p: &[u8]) -> Arc<str> {
+    if let Some(known) = prefixes.iter().find(|k| k.as_bytes() == p) {
+        return known.clone();
+    }
+    let new: Arc<str> = Arc::from(String::from_utf8_lossy(p));
+    prefixes.push(new.clone());
+    new
 }
 
 /// Whether `name` (an element or attribute name, prefix included) can be an XML name.
@@ -190,14 +226,20 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
     // Open elements; the namespace scope stack holds (prefix, uri) declarations.
     let mut stack: Vec<Element> = Vec::new();
     let mut scope: Vec<(String, String)> = Vec::new();
+    // `scope` as shared by the elements under it; None when it changed since.
+    let mut shared_scope: Option<Arc<Vec<(String, String)>>> = None;
+    let mut prefixes: Vec<Arc<str>> = Vec::new();
     let mut scope_marks: Vec<usize> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
     loop {
         let before = reader.buffer_position() as usize + skip;
         let (resolved, event) = reader.read_resolved_event().map_err(malformed)?;
-        // Resolved now, so the reader can be asked about attributes below.
-        let element_ns = resolve_ns(resolved);
+        // Resolved now (start tags only), so the reader can be asked about attributes below.
+        let element_ns = match event {
+            Event::Start(_) | Event::Empty(_) => resolve_ns(resolved),
+            _ => Ok(Cow::Borrowed("")),
+        };
         let after = reader.buffer_position() as usize + skip;
         match event {
             Event::DocType(_) => return Err(XmlError::Doctype),
@@ -219,7 +261,9 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                         String::from_utf8_lossy(e.name().as_ref())
                     )));
                 }
-                let inherited = scope.clone();
+                let inherited = shared_scope
+                    .get_or_insert_with(|| Arc::new(scope.clone()))
+                    .clone();
                 let mut declared = Vec::new();
                 let mut attrs = Vec::new();
                 for a in e.attributes() {
@@ -251,10 +295,11 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                         };
                         declared.push(prefix.clone());
                         scope.push((prefix, value));
+                        shared_scope = None;
                     } else {
                         let (ns, local) = reader.resolve_attribute(key);
                         let ns = if let Some(p) = key.prefix() {
-                            lookup_ns(&scope, Some(p.as_ref()), resolve_ns(ns))?
+                            lookup_ns(&scope, Some(p.as_ref()), resolve_ns(ns))?.into_owned()
                         } else {
                             String::new()
                         };
@@ -266,17 +311,16 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                     }
                 }
                 scope_marks.push(inherited.len());
-                let mut uses = vec![
-                    e.name()
-                        .prefix()
-                        .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned())
-                        .unwrap_or_default(),
-                ];
+                let own = e.name().prefix();
+                let mut uses = vec![intern(
+                    &mut prefixes,
+                    own.as_ref().map(|p| p.as_ref()).unwrap_or_default(),
+                )];
                 for a in e.attributes().flatten() {
                     if let Some(p) = a.key.prefix() {
-                        let p = String::from_utf8_lossy(p.as_ref()).into_owned();
-                        if p != "xmlns" && p != "xml" && !uses.contains(&p) {
-                            uses.push(p);
+                        let p = p.as_ref();
+                        if p != b"xmlns" && p != b"xml" && !uses.iter().any(|u| u.as_bytes() == p) {
+                            uses.push(intern(&mut prefixes, p));
                         }
                     }
                 }
@@ -295,7 +339,10 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                 };
                 if empty {
                     let mark = scope_marks.pop().unwrap_or(0);
-                    scope.truncate(mark);
+                    if mark < scope.len() {
+                        scope.truncate(mark);
+                        shared_scope = None;
+                    }
                     attach(&mut stack, &mut root, el);
                 } else {
                     stack.push(el);
@@ -305,7 +352,10 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                 let mut el = stack.pop().ok_or_else(|| malformed("unbalanced end tag"))?;
                 el.span.end = after;
                 let mark = scope_marks.pop().unwrap_or(0);
-                scope.truncate(mark);
+                if mark < scope.len() {
+                    scope.truncate(mark);
+                    shared_scope = None;
+                }
                 attach(&mut stack, &mut root, el);
             }
             Event::Text(t) => {
@@ -417,7 +467,7 @@ impl Element {
         let mut seen: Vec<&str> = self.declared.iter().map(String::as_str).collect();
         // Innermost declarations win: walk the inherited scope backwards.
         for (prefix, uri) in self.inherited.iter().rev() {
-            if seen.contains(&prefix.as_str()) || !self.uses.contains(prefix) {
+            if seen.contains(&prefix.as_str()) || !self.uses.iter().any(|u| **u == **prefix) {
                 continue;
             }
             seen.push(prefix);
@@ -470,20 +520,34 @@ fn push_escaped_attr(buf: &mut String, text: &str) {
 }
 
 fn push_escaped_set(buf: &mut String, text: &str, attr: bool) {
-    let special = |b: u8| matches!(b, b'<' | b'>' | b'&') || (attr && matches!(b, b'"' | b'\''));
-    let mut rest = text;
-    while let Some(i) = rest.bytes().position(special) {
-        buf.push_str(&rest[..i]);
-        buf.push_str(match rest.as_bytes()[i] {
+    // Object data (hundreds of KB per answer) goes through here: find the next special byte
+    // with a SIMD search rather than testing every byte.
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    loop {
+        let rest = &bytes[from..];
+        let next = if attr {
+            // Attribute values are short; quotes are special there too.
+            rest.iter()
+                .position(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))
+        } else {
+            memchr::memchr3(b'<', b'>', b'&', rest)
+        };
+        let Some(i) = next else {
+            buf.push_str(&text[from..]);
+            return;
+        };
+        let at = from + i;
+        buf.push_str(&text[from..at]);
+        buf.push_str(match bytes[at] {
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'&' => "&amp;",
             b'\'' => "&apos;",
             _ => "&quot;",
         });
-        rest = &rest[i + 1..];
+        from = at + 1;
     }
-    buf.push_str(rest);
 }
 
 /// An element left open: its prefix (empty for none) and local name.

@@ -55,7 +55,13 @@ pub fn calendar_scope(calendar_id: i64) -> String {
     format!("calendar:{calendar_id}")
 }
 
-const OBJECT_COLUMNS: &str = "name, uid, component, etag, size, created_at, modified_at";
+/// The index columns of a row (a macro, so that queries are `concat!`ed at compile time:
+/// no SQL string is built per lookup).
+macro_rules! object_columns {
+    () => {
+        "name, uid, component, etag, size, created_at, modified_at"
+    };
+}
 
 fn object_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObjectMeta> {
     Ok(ObjectMeta {
@@ -152,8 +158,10 @@ impl DomainRead<'_> {
         calendar_id: i64,
         mut map: impl FnMut(ObjectMeta) -> T,
     ) -> Result<Vec<T>> {
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE calendar_id = ?1 ORDER BY name"
+        let mut stmt = self.conn().prepare_cached(concat!(
+            "SELECT ",
+            object_columns!(),
+            " FROM calendar_object WHERE calendar_id = ?1 ORDER BY name"
         ))?;
         let mut rows = stmt.query([calendar_id])?;
         let mut out = Vec::new();
@@ -166,24 +174,34 @@ impl DomainRead<'_> {
     pub fn calendar_object(&self, calendar_id: i64, name: &str) -> Result<Option<ObjectMeta>> {
         Ok(self
             .conn()
-            .prepare_cached(&format!(
-                "SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE calendar_id = ?1 AND name = ?2"
+            .prepare_cached(concat!(
+                "SELECT ",
+                object_columns!(),
+                " FROM calendar_object WHERE calendar_id = ?1 AND name = ?2"
             ))?
             .query_row(params![calendar_id, name], object_from_row)
             .optional()?)
     }
 
-    /// An object's index row and data in one lookup (multiget).
+    /// An object's index row and data in one lookup.
     pub fn calendar_object_with_data(
         &self,
         calendar_id: i64,
         name: &str,
     ) -> Result<Option<(ObjectMeta, String)>> {
-        Ok(self
-            .conn()
-            .prepare_cached(&format!("SELECT {OBJECT_COLUMNS}, data FROM calendar_object WHERE calendar_id = ?1 AND name = ?2"))?
-            .query_row(params![calendar_id, name], |r| Ok((object_from_row(r)?, r.get::<_, String>(7)?)))
-            .optional()?)
+        self.calendar_object_lookup()?.get(calendar_id, name)
+    }
+
+    /// Looks objects up (index row and data) with one prepared statement: a multiget asks
+    /// for hundreds.
+    pub fn calendar_object_lookup(&self) -> Result<ObjectLookup<'_>> {
+        Ok(ObjectLookup {
+            stmt: self.conn().prepare_cached(concat!(
+                "SELECT ",
+                object_columns!(),
+                ", data FROM calendar_object WHERE calendar_id = ?1 AND name = ?2"
+            ))?,
+        })
     }
 
     pub fn calendar_object_data(&self, calendar_id: i64, name: &str) -> Result<Option<String>> {
@@ -216,8 +234,10 @@ impl DomainRead<'_> {
         end: Option<i64>,
     ) -> Result<Vec<ObjectMeta>> {
         let (start, end) = (start.unwrap_or(i64::MIN), end.unwrap_or(i64::MAX));
-        let sql = format!(
-            "SELECT {OBJECT_COLUMNS} FROM calendar_object o
+        let sql = concat!(
+            "SELECT ",
+            object_columns!(),
+            " FROM calendar_object o
              WHERE calendar_id = ?1 AND (?2 IS NULL OR component = ?2)
                AND (first_start IS NULL OR first_start <= ?4)
                AND (last_end IS NULL OR last_end >= ?3)
@@ -226,9 +246,25 @@ impl DomainRead<'_> {
                     OR NOT EXISTS (SELECT 1 FROM calendar_instance i WHERE i.object_id = o.id))
              ORDER BY name"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let mut stmt = self.conn().prepare_cached(sql)?;
         let rows = stmt.query_map(params![calendar_id, component, start, end], object_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// See [`DomainRead::calendar_object_lookup`].
+pub struct ObjectLookup<'a> {
+    stmt: rusqlite::CachedStatement<'a>,
+}
+
+impl ObjectLookup<'_> {
+    pub fn get(&mut self, calendar_id: i64, name: &str) -> Result<Option<(ObjectMeta, String)>> {
+        Ok(self
+            .stmt
+            .query_row(params![calendar_id, name], |r| {
+                Ok((object_from_row(r)?, r.get::<_, String>(7)?))
+            })
+            .optional()?)
     }
 }
 

@@ -69,7 +69,13 @@ pub struct CardIndex {
     pub emails: Vec<String>,
 }
 
-const CARD_COLUMNS: &str = "name, uid, version, kind, etag, size, created_at, modified_at";
+/// The index columns of a row (a macro, so that queries are `concat!`ed at compile time:
+/// no SQL string is built per lookup).
+macro_rules! card_columns {
+    () => {
+        "name, uid, version, kind, etag, size, created_at, modified_at"
+    };
+}
 
 fn card_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CardMeta> {
     Ok(CardMeta {
@@ -160,8 +166,10 @@ impl DomainRead<'_> {
     /// The cards of a book in name order, each mapped as it is read (from the covering
     /// index alone).
     pub fn cards_map<T>(&self, book_id: i64, mut map: impl FnMut(CardMeta) -> T) -> Result<Vec<T>> {
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {CARD_COLUMNS} FROM card WHERE addressbook_id = ?1 ORDER BY name"
+        let mut stmt = self.conn().prepare_cached(concat!(
+            "SELECT ",
+            card_columns!(),
+            " FROM card WHERE addressbook_id = ?1 ORDER BY name"
         ))?;
         let mut rows = stmt.query([book_id])?;
         let mut out = Vec::new();
@@ -174,8 +182,10 @@ impl DomainRead<'_> {
     pub fn card(&self, book_id: i64, name: &str) -> Result<Option<CardMeta>> {
         Ok(self
             .conn()
-            .prepare_cached(&format!(
-                "SELECT {CARD_COLUMNS} FROM card WHERE addressbook_id = ?1 AND name = ?2"
+            .prepare_cached(concat!(
+                "SELECT ",
+                card_columns!(),
+                " FROM card WHERE addressbook_id = ?1 AND name = ?2"
             ))?
             .query_row(params![book_id, name], card_from_row)
             .optional()?)
@@ -185,8 +195,10 @@ impl DomainRead<'_> {
     pub fn card_with_data(&self, book_id: i64, name: &str) -> Result<Option<(CardMeta, String)>> {
         Ok(self
             .conn()
-            .prepare_cached(&format!(
-                "SELECT {CARD_COLUMNS}, data FROM card WHERE addressbook_id = ?1 AND name = ?2"
+            .prepare_cached(concat!(
+                "SELECT ",
+                card_columns!(),
+                ", data FROM card WHERE addressbook_id = ?1 AND name = ?2"
             ))?
             .query_row(params![book_id, name], |r| {
                 Ok((card_from_row(r)?, r.get::<_, String>(8)?))
@@ -196,8 +208,10 @@ impl DomainRead<'_> {
 
     /// Every card with its data, in name order (queries, export).
     pub fn cards_with_data(&self, book_id: i64) -> Result<Vec<(CardMeta, String)>> {
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {CARD_COLUMNS}, data FROM card WHERE addressbook_id = ?1 ORDER BY name"
+        let mut stmt = self.conn().prepare_cached(concat!(
+            "SELECT ",
+            card_columns!(),
+            ", data FROM card WHERE addressbook_id = ?1 ORDER BY name"
         ))?;
         let rows = stmt.query_map([book_id], |r| {
             Ok((card_from_row(r)?, r.get::<_, String>(8)?))
@@ -215,10 +229,12 @@ impl DomainRead<'_> {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        let mut stmt = self.conn().prepare_cached(&format!(
+        let mut stmt = self.conn().prepare_cached(concat!(
             // CROSS JOIN keeps card_email the outer loop: one scan of the (short) addresses,
             // then a lookup of each matching card; the other order seeks every card.
-            "SELECT {CARD_COLUMNS}, data FROM card WHERE id IN (
+            "SELECT ",
+            card_columns!(),
+            ", data FROM card WHERE id IN (
                  SELECT e.card_id FROM card_email e CROSS JOIN card c ON c.id = e.card_id
                  WHERE e.email LIKE ?2 ESCAPE '\\' AND c.addressbook_id = ?1)
              ORDER BY name"

@@ -263,26 +263,33 @@ fn tzid_parameter(name: &str) -> Option<&str> {
 }
 
 /// Whether `text` holds `needle` (ASCII case-insensitively). Hot: it runs over every
-/// object of a multiget and over whole calendars, so it looks for the needle's last byte
-/// first when that is not a letter (`=` of `TZID=`, rare in iCalendar text), and compares
-/// the rest only there.
+/// object of a multiget and over whole calendars, so it searches (SIMD) for the needle's
+/// first byte that is not a letter (`=` of `TZID=`, `:` of `BEGIN:VTIMEZONE`) and compares
+/// the rest only where that byte is.
 fn contains_ignore_case(text: &str, needle: &str) -> bool {
     let (text, needle) = (text.as_bytes(), needle.as_bytes());
-    let Some((&last, head)) = needle.split_last() else {
+    if needle.is_empty() {
         return true;
-    };
-    if last.is_ascii_alphabetic() {
+    }
+    // A byte that is not a letter matches only itself: search for it (SIMD), compare around.
+    let Some(k) = needle.iter().position(|b| !b.is_ascii_alphabetic()) else {
         return text
             .windows(needle.len())
             .any(|window| window.eq_ignore_ascii_case(needle));
-    }
-    let mut from = 0;
-    while let Some(i) = text[from..].iter().position(|&b| b == last) {
-        let at = from + i;
-        if at >= head.len() && text[at - head.len()..at].eq_ignore_ascii_case(head) {
+    };
+    let mut from = k;
+    while from < text.len() {
+        let Some(i) = memchr::memchr(needle[k], &text[from..]) else {
+            return false;
+        };
+        let start = from + i - k;
+        if text
+            .get(start..start + needle.len())
+            .is_some_and(|window| window.eq_ignore_ascii_case(needle))
+        {
             return true;
         }
-        from = at + 1;
+        from += i + 1;
     }
     false
 }
@@ -302,6 +309,15 @@ mod tests {
         assert!(!contains_ignore_case("ZID=x;TZI=y;=TZID", "TZID="));
         assert!(!contains_ignore_case("", "TZID="));
         assert!(contains_ignore_case("abc", "B"));
+        assert!(contains_ignore_case(
+            "x\r\nbegin:vtimezone\r\n",
+            "BEGIN:VTIMEZONE"
+        ));
+        assert!(!contains_ignore_case(
+            "N:VTIMEZONE BEGIN;VTIMEZONE",
+            "BEGIN:VTIMEZONE"
+        ));
+        assert!(!contains_ignore_case(":VTIMEZONE", "BEGIN:VTIMEZONE"));
     }
 
     const BERLIN_REF: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:b\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20260301T100000\r\nDTEND;TZID=\"Europe/Berlin\":20260301T110000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
