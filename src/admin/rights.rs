@@ -120,6 +120,10 @@ pub struct GrantInfo {
     pub to: String,
     pub level: Level,
     pub created_at: i64,
+    /// For a grant made by a CalendarServer invite (`CS:share`): `noresponse` (not in
+    /// force yet), `accepted` or `declined` (not in force). Absent for grants made here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite: Option<crate::store::rights::InviteStatus>,
 }
 
 /// Parses `--to`: an address, `group:NAME`, or `everyone`.
@@ -159,6 +163,7 @@ fn info(r: &crate::store::domain::DomainRead<'_>, g: &Grant) -> Result<GrantInfo
         to,
         level: g.level,
         created_at: g.created_at,
+        invite: g.invite,
     })
 }
 

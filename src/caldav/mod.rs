@@ -95,9 +95,14 @@ fn calendar_resource(r: &DomainRead<'_>, c: &Calendar) -> Result<Resource, DavEr
             attrs: Vec::new(),
         });
     }
+    // CalendarServer sharing: a calendar with grants is shared (a sharee sees CS:shared).
+    let mut types = vec![Name::fixed(CALDAV, "calendar")];
+    if r.has_grants(crate::store::shares::Collection::Calendar, c.id)? {
+        types.push(Name::fixed(CS, "shared-owner"));
+    }
     Ok(Resource {
         path: c.name.clone(),
-        collection: Some(vec![Name::fixed(CALDAV, "calendar")]),
+        collection: Some(types),
         etag: format!("\"cal-{sync}\""),
         content_type: "text/calendar; charset=utf-8".into(),
         size: 0,
@@ -299,6 +304,10 @@ static CALENDAR_PROPS: &[LiveProp] = &[
     LiveProp { ns: CALDAV, name: "max-instances", protected: true, allprop: false, write: max_instances },
     LiveProp { ns: CALDAV, name: "min-date-time", protected: true, allprop: false, write: min_date_time },
     LiveProp { ns: CALDAV, name: "max-date-time", protected: true, allprop: false, write: max_date_time },
+    // CalendarServer sharing (dav/sharing.rs).
+    LiveProp { ns: CS, name: "invite", protected: true, allprop: false, write: crate::dav::sharing::invite },
+    LiveProp { ns: CS, name: "shared-url", protected: true, allprop: false, write: crate::dav::sharing::shared_url },
+    LiveProp { ns: CS, name: "allowed-sharing-modes", protected: true, allprop: false, write: crate::dav::sharing::allowed_sharing_modes },
 ];
 
 /// A whole calendar as one iCalendar stream (GET on a calendar, subscriptions): one
@@ -514,12 +523,17 @@ impl Space for CalendarSpace {
     }
 
     fn extra_methods(&self) -> &'static [&'static str] {
-        &["MKCALENDAR"]
+        &["MKCALENDAR", "POST"]
     }
 
     fn compliance_classes(&self) -> &'static [&'static str] {
         // RFC 7809 §3.1.1: VTIMEZONEs of standard zones may be left out of PUTs.
-        &["calendar-access", "calendar-no-timezone"]
+        // CalendarServer sharing: CS:share, invites and notifications (dav/sharing.rs).
+        &[
+            "calendar-access",
+            "calendar-no-timezone",
+            "calendarserver-sharing",
+        ]
     }
 
     fn live_properties(&self) -> &'static [LiveProp] {
@@ -783,8 +797,13 @@ impl Space for CalendarSpace {
 
     fn delete(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError> {
         match locate(path) {
-            // Deleting a subscribed calendar ends the subscription.
+            // Deleting a subscribed calendar ends the subscription. Its grants go first, so
+            // the homes it was listed in record it.
             Some(Loc::Calendar(name)) => match w.calendar(owner, name)? {
+                Some(c) if w.has_grants(crate::store::shares::Collection::Calendar, c.id)? => {
+                    w.unshare_collection(crate::store::shares::Collection::Calendar, c.id)?;
+                    self.delete(w, owner, path)
+                }
                 Some(Calendar {
                     subscription: Some(id),
                     ..
@@ -933,5 +952,19 @@ impl Space for CalendarSpace {
 
     fn report(&self, ctx: Ctx, root: Element) -> Option<ReportFuture> {
         reports::report(ctx, root)
+    }
+
+    fn post(&self, ctx: Ctx, root: Element) -> Option<ReportFuture> {
+        crate::dav::sharing::post(ctx, root)
+    }
+
+    fn decorate(
+        &self,
+        r: &DomainRead<'_>,
+        owner: &AccountId,
+        node: &mut Resource,
+        wanted: &[Name],
+    ) -> Result<(), DavError> {
+        crate::dav::sharing::decorate(r, owner, node, wanted)
     }
 }

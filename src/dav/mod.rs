@@ -17,6 +17,7 @@ pub mod locks;
 pub(crate) mod methods;
 pub mod principals;
 pub mod props;
+pub mod sharing;
 pub mod space;
 pub mod xml;
 
@@ -483,11 +484,50 @@ enum Found {
     },
 }
 
+/// A resource found with its dead properties.
+pub(crate) type FoundNode = (space::Resource, Vec<crate::store::files::DeadProperty>);
+
+/// What others shared with `account` (read or more, in force) as members of its own home
+/// in `space`: each under its mount name, with the sharer's dead properties and the
+/// `grant-level`, `grant-owner` and `grant-name` attributes the properties read.
+pub(crate) fn home_mounts(
+    space: &dyn Space,
+    r: &crate::store::domain::DomainRead<'_>,
+    account: &AccountId,
+) -> Result<Vec<FoundNode>, DavError> {
+    let Some(kind) = space.grant_kind() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (sharer, address, name, level) in r.shared_with(account, kind)? {
+        if level < crate::store::rights::Level::Read {
+            continue;
+        }
+        let mount = mount_name(&address, &name);
+        // The sharee's own collection wins a name clash; of two sharers' collections
+        // under one name, the first (by primary address) does, as at the edge.
+        if space.grant_target(r, account, &mount)?.is_some()
+            || out.iter().any(|(n, _): &FoundNode| n.path == mount)
+        {
+            continue;
+        }
+        let Some(mut n) = space.resource(r, &sharer, &name)? else {
+            continue;
+        };
+        let dead = space.dead_properties(r, &sharer, &name)?;
+        n.path = mount;
+        n.attrs.push(("grant-level", level.as_str().to_string()));
+        n.attrs.push(("grant-owner", address));
+        n.attrs.push(("grant-name", name));
+        out.push((n, dead));
+    }
+    Ok(out)
+}
+
 /// The name under which a collection shared with someone appears in that one's own home:
 /// `<owner's local part>-<collection name>`.
 pub fn mount_name(owner_address: &str, collection: &str) -> String {
-    let local = owner_address.split('@').next().unwrap_or(owner_address);
-    format!("{local}-{collection}")
+    crate::store::rights::mount_name(owner_address, collection)
 }
 
 async fn edge(
@@ -572,6 +612,8 @@ async fn edge(
         .await?
     };
     let mut path = path;
+    // DELETE of a shared collection in the sharee's own home declines it (sharing.rs).
+    let mut unmount = false;
     let (account, access, caller, mount) = match found {
         Found::Nobody => {
             return Err(DavError::not_found(format!("no DAV space of {owner}")));
@@ -593,7 +635,10 @@ async fn edge(
                 .collect::<Vec<_>>()
                 .join("/");
             let access = Access::Granted { collection, level };
-            check_privilege(&parts.method, &access, &path, parts.uri.path())?;
+            unmount = parts.method == Method::DELETE && segs.len() == 4;
+            if !unmount {
+                check_privilege(&parts.method, &access, &path, parts.uri.path())?;
+            }
             let mount = Mount {
                 home: home.clone(),
                 name,
@@ -658,6 +703,9 @@ async fn edge(
         access,
         mount,
     };
+    if unmount {
+        return sharing::unmount(ctx).await;
+    }
     methods::dispatch(ctx, body).await
 }
 

@@ -126,6 +126,17 @@ fn addressbook_home_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     true
 }
 
+/// CalendarServer sharing: where the principal's notifications (sharing invites) are.
+fn notification_url(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
+    out.open(&Name::fixed(CS, "notification-URL"))
+        .text_element(
+            &Name::dav("href"),
+            &super::sharing::notification_url(&env.ctx.owner),
+        )
+        .close();
+    true
+}
+
 #[rustfmt::skip]
 static PRINCIPAL_PROPS: &[LiveProp] = &[
     LiveProp { ns: DAV, name: "displayname", protected: true, allprop: true, write: displayname },
@@ -138,6 +149,7 @@ static PRINCIPAL_PROPS: &[LiveProp] = &[
     LiveProp { ns: CALDAV, name: "calendar-home-set", protected: true, allprop: false, write: calendar_home_set },
     LiveProp { ns: CARDDAV, name: "addressbook-home-set", protected: true, allprop: false, write: addressbook_home_set },
     LiveProp { ns: CS, name: "email-address-set", protected: true, allprop: false, write: email_address_set },
+    LiveProp { ns: CS, name: "notification-URL", protected: true, allprop: false, write: notification_url },
 ];
 
 impl Space for PrincipalSpace {

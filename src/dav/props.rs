@@ -37,8 +37,16 @@ fn resourcetype(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     out.open(&Name::dav("resourcetype"));
     if let Some(types) = &env.node.collection {
         out.empty(&Name::dav("collection"));
+        // CalendarServer sharing: where the owner sees CS:shared-owner (a collection it
+        // shares), a sharee sees CS:shared.
+        let sharee =
+            env.node.attr("grant-owner").is_some() || env.ctx.access != super::Access::Owner;
         for t in types {
-            out.empty(t);
+            if sharee && t.is(CS, "shared-owner") {
+                out.empty(&Name::fixed(CS, "shared"));
+            } else {
+                out.empty(t);
+            }
         }
     }
     out.close();
@@ -301,7 +309,12 @@ fn supported_privilege_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
         leaf(out, p);
     }
     out.close();
-    for p in ["unlock", "read-acl", "read-current-user-privilege-set"] {
+    for p in [
+        "unlock",
+        "read-acl",
+        "write-acl",
+        "read-current-user-privilege-set",
+    ] {
         leaf(out, p);
     }
     out.close().close();
@@ -328,7 +341,8 @@ fn current_user_privilege_set(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
         names.extend(["bind", "unbind"]);
     }
     if owner || level >= Level::Manage {
-        names.push("read-acl");
+        // Managing a collection's grants (CalendarServer sharing) is changing its ACL.
+        names.extend(["read-acl", "write-acl"]);
     }
     names.push("read-current-user-privilege-set");
     for p in names {

@@ -187,6 +187,24 @@ pub trait Space: Send + Sync + 'static {
     fn report(&self, _ctx: Ctx, _root: Element) -> Option<ReportFuture> {
         None
     }
+
+    /// Answers a POST whose XML body is `root` (CalendarServer sharing), if the space
+    /// takes POSTs; None: 405.
+    fn post(&self, _ctx: Ctx, _root: Element) -> Option<ReportFuture> {
+        None
+    }
+
+    /// Adds to `node` (in the snapshot of a PROPFIND or sync-collection answer) what the
+    /// space's live properties among `wanted` need beyond index rows.
+    fn decorate(
+        &self,
+        _r: &DomainRead<'_>,
+        _owner: &AccountId,
+        _node: &mut Resource,
+        _wanted: &[Name],
+    ) -> Result<(), DavError> {
+        Ok(())
+    }
 }
 
 /// A running report.

@@ -78,6 +78,7 @@ static DAV_SPACES: crate::dav::Spaces = &[
     &crate::dav::principals::PrincipalSpace,
     &crate::caldav::CalendarSpace,
     &crate::carddav::AddressBookSpace,
+    &crate::dav::sharing::NotificationSpace,
 ];
 
 pub fn router(state: AppState) -> Router {

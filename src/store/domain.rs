@@ -326,6 +326,24 @@ END;
 -- and address books; never logs in, never listed as a user or in the directory.
 ALTER TABLE account ADD COLUMN is_domain INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- CalendarServer sharing invites (see store/rights.rs): a grant made by a CS:share POST
+-- waits for the sharee's reply. NULL: a grant made through the API or the CLI, in force
+-- at once; 'noresponse' and 'declined' give nothing; 'accepted' is in force.
+ALTER TABLE collection_grant ADD COLUMN invite_status TEXT
+    CHECK (invite_status IN ('noresponse', 'accepted', 'declined'));
+ALTER TABLE collection_grant ADD COLUMN invite_summary TEXT;
+-- CalendarServer notifications (invites to sharees, replies to sharers), one XML
+-- document each, in the account's notification collection.
+CREATE TABLE notification (
+    account_id TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    uid        TEXT NOT NULL,
+    kind       TEXT NOT NULL,           -- 'invite-notification' or 'invite-reply'
+    xml        TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, uid)
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 /// The domain's change counter value: the base of DAV sync tokens and JMAP states.

@@ -8,7 +8,17 @@
 //! owner, their grantee account or their group (foreign keys).
 //!
 //! Change scope: `rights` (object: a grant id, or `group:<id>`), so every write here bumps
-//! the domain's modseq like any other.
+//! the domain's modseq like any other. A grant also changes what the sharees' homes list
+//! (a shared collection appears there as [`mount_name`]): every write that gives, changes
+//! or takes a collection records the mount name in the calendar or address book home scope
+//! of each account it reaches (the account, the group's members, or everyone), and the
+//! collection's name in its owner's home scope, so home sync tokens and ctags move.
+//!
+//! CalendarServer sharing (`caldav/sharing.rs`): a grant made by a `CS:share` POST carries
+//! an invite status and waits for the sharee's reply (`noresponse`, then `accepted` or
+//! `declined`); only grants without a status (made through the API or the CLI) or accepted
+//! ones are in force. Notifications (`notification`, scope `notifications:<account>`,
+//! object `<uid>.xml`) hold the invites and replies as opaque XML documents.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -84,6 +94,36 @@ pub struct Group {
     pub members: Vec<String>,
 }
 
+/// Where a CalendarServer sharing invite stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InviteStatus {
+    /// Sent, not answered: the grant gives nothing yet.
+    NoResponse,
+    /// In force.
+    Accepted,
+    /// Declined by the sharee: the grant gives nothing.
+    Declined,
+}
+
+impl InviteStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteStatus::NoResponse => "noresponse",
+            InviteStatus::Accepted => "accepted",
+            InviteStatus::Declined => "declined",
+        }
+    }
+    fn from_db(s: Option<String>) -> Option<InviteStatus> {
+        match s.as_deref() {
+            Some("noresponse") => Some(InviteStatus::NoResponse),
+            Some("accepted") => Some(InviteStatus::Accepted),
+            Some("declined") => Some(InviteStatus::Declined),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub id: String,
@@ -93,10 +133,65 @@ pub struct Grant {
     pub grantee: Grantee,
     pub level: Level,
     pub created_at: i64,
+    /// None: made through the API or the CLI, in force at once.
+    pub invite: Option<InviteStatus>,
+    /// The sharer's `CS:summary` of the invite.
+    pub summary: Option<String>,
 }
 
-const GRANT_COLUMNS: &str =
-    "id, owner_id, collection, collection_id, grantee_account, grantee_group, level, created_at";
+impl Grant {
+    /// Whether the grant gives its level (not an invite waiting or declined).
+    pub fn in_force(&self) -> bool {
+        matches!(self.invite, None | Some(InviteStatus::Accepted))
+    }
+}
+
+/// SQL condition: the grant `g` is in force.
+const IN_FORCE: &str = "(g.invite_status IS NULL OR g.invite_status = 'accepted')";
+
+const GRANT_COLUMNS: &str = "id, owner_id, collection, collection_id, grantee_account, grantee_group, level, created_at, invite_status, invite_summary";
+
+/// The name under which a collection shared with someone appears in that one's own home:
+/// `<owner's local part>-<collection name>`.
+pub fn mount_name(owner_address: &str, collection: &str) -> String {
+    let local = owner_address.split('@').next().unwrap_or(owner_address);
+    format!("{local}-{collection}")
+}
+
+/// The home scope (the home's members) of an account for one kind of collection.
+fn home_scope(collection: Collection, account: &AccountId) -> String {
+    match collection {
+        Collection::Calendar => super::calendars::home_scope(account),
+        Collection::Addressbook => super::contacts::home_scope(account),
+    }
+}
+
+/// The change scope of an account's notification collection (objects: `<uid>.xml`).
+pub fn notifications_scope(account: &AccountId) -> String {
+    format!("notifications:{account}")
+}
+
+/// One notification resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub uid: String,
+    /// The notification element's name: `invite-notification` or `invite-reply`.
+    pub kind: String,
+    pub xml: String,
+    pub created_at: i64,
+}
+
+/// A sharee of a collection as `CS:invite` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitee {
+    pub grant_id: String,
+    pub address: String,
+    pub display_name: String,
+    pub level: Level,
+    /// None: granted through the API or the CLI (in force).
+    pub invite: Option<InviteStatus>,
+    pub summary: Option<String>,
+}
 
 fn grant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
     let account: Option<String> = r.get(4)?;
@@ -118,6 +213,8 @@ fn grant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
         grantee,
         level: Level::from_db(r.get(6)?).unwrap_or(Level::Freebusy),
         created_at: r.get(7)?,
+        invite: InviteStatus::from_db(r.get(8)?),
+        summary: r.get(9)?,
     })
 }
 
@@ -147,6 +244,16 @@ impl DomainRead<'_> {
             .prepare_cached("SELECT id FROM account WHERE is_domain = 1 LIMIT 1")?
             .query_row([], |r| Ok(AccountId::from_db(r.get(0)?)))
             .optional()?)
+    }
+
+    /// Whether the account is the domain's own (owner of domain collections).
+    pub fn is_domain_account(&self, account: &AccountId) -> Result<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT is_domain FROM account WHERE id = ?1")?
+            .query_row([account.as_str()], |r| r.get::<_, i64>(0))
+            .optional()?
+            .is_some_and(|v| v != 0))
     }
 
     pub fn is_domain_admin(&self, account: &AccountId) -> Result<bool> {
@@ -262,7 +369,7 @@ impl DomainRead<'_> {
              JOIN {table} c ON c.id = g.collection_id
              LEFT JOIN account a ON a.id = g.grantee_account
              LEFT JOIN user_group ug ON ug.id = g.grantee_group
-             WHERE g.owner_id = ?1 AND g.collection = ?2
+             WHERE g.owner_id = ?1 AND g.collection = ?2 AND {IN_FORCE}
              ORDER BY c.name, g.created_at, g.id"
         ))?;
         let rows = stmt.query_map(params![owner.as_str(), table], |r| {
@@ -299,7 +406,7 @@ impl DomainRead<'_> {
              FROM collection_grant g
              JOIN {table} c ON c.id = g.collection_id
              JOIN account a ON a.id = g.owner_id
-             WHERE g.collection = ?2 AND g.owner_id != ?1
+             WHERE g.collection = ?2 AND g.owner_id != ?1 AND {IN_FORCE}
                AND (g.grantee_account = ?1
                     OR (g.grantee_account IS NULL AND g.grantee_group IS NULL)
                     OR g.grantee_group IN (SELECT group_id FROM group_member WHERE account_id = ?1))
@@ -334,18 +441,138 @@ impl DomainRead<'_> {
     ) -> Result<Option<Level>> {
         let level: Option<i64> = self
             .conn()
-            .prepare_cached(
-                "SELECT max(level) FROM collection_grant
-                 WHERE collection = ?1 AND collection_id = ?2
-                   AND (grantee_account = ?3
-                        OR (grantee_account IS NULL AND grantee_group IS NULL)
-                        OR grantee_group IN (SELECT group_id FROM group_member WHERE account_id = ?3))",
-            )?
+            .prepare_cached(&format!(
+                "SELECT max(g.level) FROM collection_grant g
+                 WHERE g.collection = ?1 AND g.collection_id = ?2 AND {IN_FORCE}
+                   AND (g.grantee_account = ?3
+                        OR (g.grantee_account IS NULL AND g.grantee_group IS NULL)
+                        OR g.grantee_group IN (SELECT group_id FROM group_member WHERE account_id = ?3))"
+            ))?
             .query_row(params![collection_str(collection), id, account.as_str()], |r| {
                 r.get(0)
             })?;
         Ok(level.and_then(Level::from_db))
     }
+    /// Whether any grant (in force or not) names the collection: it is shared.
+    pub fn has_grants(&self, collection: Collection, id: i64) -> Result<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM collection_grant WHERE collection = ?1 AND collection_id = ?2)",
+            )?
+            .query_row(params![collection_str(collection), id], |r| r.get(0))?)
+    }
+
+    /// The grant of a collection to one account (not through a group or everyone).
+    pub fn grant_to_account(
+        &self,
+        collection: Collection,
+        id: i64,
+        account: &AccountId,
+    ) -> Result<Option<Grant>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {GRANT_COLUMNS} FROM collection_grant
+                 WHERE collection = ?1 AND collection_id = ?2 AND grantee_account = ?3"
+            ))?
+            .query_row(
+                params![collection_str(collection), id, account.as_str()],
+                grant_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The accounts a collection is granted to one by one (`CS:invite`), by address.
+    pub fn invitees(&self, collection: Collection, id: i64) -> Result<Vec<Invitee>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT g.id, a.primary_address, a.display_name, g.level, g.invite_status, g.invite_summary
+             FROM collection_grant g JOIN account a ON a.id = g.grantee_account
+             WHERE g.collection = ?1 AND g.collection_id = ?2
+             ORDER BY a.primary_address",
+        )?;
+        let rows = stmt.query_map(params![collection_str(collection), id], |r| {
+            Ok(Invitee {
+                grant_id: r.get(0)?,
+                address: r.get(1)?,
+                display_name: r.get(2)?,
+                level: Level::from_db(r.get(3)?).unwrap_or(Level::Freebusy),
+                invite: InviteStatus::from_db(r.get(4)?),
+                summary: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// An account's notifications, oldest first.
+    pub fn notifications(&self, account: &AccountId) -> Result<Vec<Notification>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT uid, kind, xml, created_at FROM notification WHERE account_id = ?1
+             ORDER BY created_at, uid",
+        )?;
+        let rows = stmt.query_map([account.as_str()], notification_from_row)?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    pub fn notification(&self, account: &AccountId, uid: &str) -> Result<Option<Notification>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT uid, kind, xml, created_at FROM notification WHERE account_id = ?1 AND uid = ?2",
+            )?
+            .query_row(params![account.as_str(), uid], notification_from_row)
+            .optional()?)
+    }
+
+    /// The accounts a grantee stands for (members of a group, every user for everyone),
+    /// without the owner and the domain's own account.
+    fn grantee_accounts(&self, grantee: &Grantee, owner: &AccountId) -> Result<Vec<AccountId>> {
+        let ids: Vec<String> = match grantee {
+            Grantee::Account(a) => vec![a.as_str().to_string()],
+            Grantee::Group(g) => self
+                .conn()
+                .prepare_cached("SELECT account_id FROM group_member WHERE group_id = ?1")?
+                .query_map([g], |r| r.get(0))?
+                .collect::<std::result::Result<_, _>>()?,
+            Grantee::Domain => self
+                .conn()
+                .prepare_cached("SELECT id FROM account WHERE is_domain = 0")?
+                .query_map([], |r| r.get(0))?
+                .collect::<std::result::Result<_, _>>()?,
+        };
+        Ok(ids
+            .into_iter()
+            .filter(|id| id != owner.as_str())
+            .map(AccountId::from_db)
+            .collect())
+    }
+
+    /// The owner's primary address and the collection's name, while both exist.
+    fn collection_names(&self, g: &Grant) -> Result<Option<(String, String)>> {
+        let table = match g.collection {
+            Collection::Calendar => "calendar",
+            Collection::Addressbook => "addressbook",
+        };
+        Ok(self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT a.primary_address, c.name FROM account a, {table} c
+                 WHERE a.id = ?1 AND c.id = ?2"
+            ))?
+            .query_row(params![g.owner.as_str(), g.collection_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+}
+
+fn notification_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        uid: r.get(0)?,
+        kind: r.get(1)?,
+        xml: r.get(2)?,
+        created_at: r.get(3)?,
+    })
 }
 
 impl DomainWrite<'_> {
@@ -420,6 +647,7 @@ impl DomainWrite<'_> {
 
     /// Removes a group; its memberships and the grants to it go with it.
     pub fn delete_group(&self, id: i64) -> Result<()> {
+        self.touch_group_grants(id, None, ChangeKind::Destroyed)?;
         let n = self
             .conn()
             .execute("DELETE FROM user_group WHERE id = ?1", [id])?;
@@ -438,6 +666,7 @@ impl DomainWrite<'_> {
         )?;
         if n > 0 {
             self.record_change(SCOPE_RIGHTS, &format!("group:{group}"), ChangeKind::Updated)?;
+            self.touch_group_grants(group, Some(account), ChangeKind::Created)?;
         }
         Ok(n > 0)
     }
@@ -450,12 +679,14 @@ impl DomainWrite<'_> {
         )?;
         if n > 0 {
             self.record_change(SCOPE_RIGHTS, &format!("group:{group}"), ChangeKind::Updated)?;
+            self.touch_group_grants(group, Some(account), ChangeKind::Destroyed)?;
         }
         Ok(n > 0)
     }
 
-    /// Grants a collection; a grant to the same grantee is replaced (its level changes,
-    /// its id stays).
+    /// Grants a collection through the API or the CLI: in force at once. A grant to the
+    /// same grantee is replaced (its level changes, its id stays); an invite still waiting
+    /// or declined becomes a grant in force.
     pub fn put_grant(
         &self,
         owner: &AccountId,
@@ -464,53 +695,273 @@ impl DomainWrite<'_> {
         grantee: &Grantee,
         level: Level,
     ) -> Result<Grant> {
+        let existing = self.existing_grant(collection, collection_id, grantee)?;
+        let g = match existing {
+            Some(g) => {
+                self.conn().execute(
+                    "UPDATE collection_grant SET level = ?2,
+                        invite_status = CASE WHEN invite_status = 'accepted' THEN 'accepted' END
+                     WHERE id = ?1",
+                    params![g.id, level as i64],
+                )?;
+                // An invite still waiting is answered by the grant itself.
+                if let (Grantee::Account(a), Some(InviteStatus::NoResponse)) =
+                    (&g.grantee, g.invite)
+                {
+                    self.delete_notification(a, &g.id)?;
+                }
+                self.grant_changed(&g.id, ChangeKind::Updated)?
+            }
+            None => {
+                let id = self.insert_grant(
+                    owner,
+                    collection,
+                    collection_id,
+                    grantee,
+                    level,
+                    None,
+                    None,
+                )?;
+                self.grant_changed(&id, ChangeKind::Created)?
+            }
+        };
+        Ok(g)
+    }
+
+    /// A CalendarServer invite (`CS:set` of a `CS:share` POST) of one account: a new
+    /// grant waits for the reply; an existing one keeps its status (a declined one is
+    /// invited again) and takes the new level and summary. Returns the grant as it is now
+    /// and as it was.
+    pub fn put_invite(
+        &self,
+        owner: &AccountId,
+        collection: Collection,
+        collection_id: i64,
+        account: &AccountId,
+        level: Level,
+        summary: Option<&str>,
+    ) -> Result<(Grant, Option<Grant>)> {
+        let grantee = Grantee::Account(account.clone());
+        let before = self.existing_grant(collection, collection_id, &grantee)?;
+        let now = match &before {
+            Some(g) => {
+                self.conn().execute(
+                    "UPDATE collection_grant SET level = ?2, invite_summary = coalesce(?3, invite_summary),
+                        invite_status = CASE WHEN invite_status = 'declined' THEN 'noresponse' ELSE invite_status END
+                     WHERE id = ?1",
+                    params![g.id, level as i64, summary],
+                )?;
+                self.grant_changed(&g.id, ChangeKind::Updated)?
+            }
+            None => {
+                let id = self.insert_grant(
+                    owner,
+                    collection,
+                    collection_id,
+                    &grantee,
+                    level,
+                    Some(InviteStatus::NoResponse),
+                    summary,
+                )?;
+                self.grant_changed(&id, ChangeKind::Created)?
+            }
+        };
+        Ok((now, before))
+    }
+
+    /// The sharee's reply to an invite (or its removal of the shared collection):
+    /// accepted puts the grant in force, declined takes it out of the sharee's home.
+    pub fn set_invite_status(&self, id: &str, status: InviteStatus) -> Result<Grant> {
+        let n = self.conn().execute(
+            "UPDATE collection_grant SET invite_status = ?2 WHERE id = ?1",
+            params![id, status.as_str()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
+        self.grant_changed(id, ChangeKind::Updated)
+    }
+
+    pub fn delete_grant(&self, id: &str) -> Result<()> {
+        let Some(g) = self.grant(id)? else {
+            return Err(StoreError::NotFound(id.to_string()));
+        };
+        self.touch_homes(&g, None, ChangeKind::Destroyed)?;
+        self.conn()
+            .execute("DELETE FROM collection_grant WHERE id = ?1", [id])?;
+        // An invite nobody answered goes with its grant.
+        if let Grantee::Account(a) = &g.grantee
+            && g.invite == Some(InviteStatus::NoResponse)
+        {
+            self.delete_notification(a, id)?;
+        }
+        self.record_change(SCOPE_RIGHTS, id, ChangeKind::Destroyed)?;
+        Ok(())
+    }
+
+    /// Before a collection goes: its grants go, and every home that listed it records
+    /// the change (the triggers would remove the grants silently).
+    pub fn unshare_collection(&self, collection: Collection, id: i64) -> Result<()> {
+        for g in self.grants_of(collection, id)? {
+            self.delete_grant(&g.id)?;
+        }
+        Ok(())
+    }
+
+    /// Stores (or replaces) a notification of `account`.
+    pub fn put_notification(
+        &self,
+        account: &AccountId,
+        uid: &str,
+        kind: &str,
+        xml: &str,
+    ) -> Result<()> {
+        let n = self.conn().execute(
+            "INSERT INTO notification (account_id, uid, kind, xml, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (account_id, uid) DO UPDATE SET kind = excluded.kind, xml = excluded.xml,
+                created_at = excluded.created_at",
+            params![account.as_str(), uid, kind, xml, now_unix()],
+        )?;
+        if n > 0 {
+            self.record_change(
+                &notifications_scope(account),
+                &format!("{uid}.xml"),
+                ChangeKind::Updated,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Removes a notification; false when there was none.
+    pub fn delete_notification(&self, account: &AccountId, uid: &str) -> Result<bool> {
+        let n = self.conn().execute(
+            "DELETE FROM notification WHERE account_id = ?1 AND uid = ?2",
+            params![account.as_str(), uid],
+        )?;
+        if n > 0 {
+            self.record_change(
+                &notifications_scope(account),
+                &format!("{uid}.xml"),
+                ChangeKind::Destroyed,
+            )?;
+        }
+        Ok(n > 0)
+    }
+
+    fn existing_grant(
+        &self,
+        collection: Collection,
+        collection_id: i64,
+        grantee: &Grantee,
+    ) -> Result<Option<Grant>> {
         let (account, group) = match grantee {
             Grantee::Account(a) => (Some(a.as_str()), None),
             Grantee::Group(g) => (None, Some(*g)),
             Grantee::Domain => (None, None),
         };
-        let existing: Option<String> = self
+        Ok(self
             .conn()
-            .prepare_cached(
-                "SELECT id FROM collection_grant WHERE collection = ?1 AND collection_id = ?2
+            .prepare_cached(&format!(
+                "SELECT {GRANT_COLUMNS} FROM collection_grant WHERE collection = ?1 AND collection_id = ?2
                  AND coalesce(grantee_account, '') = coalesce(?3, '')
-                 AND coalesce(grantee_group, 0) = coalesce(?4, 0)",
-            )?
+                 AND coalesce(grantee_group, 0) = coalesce(?4, 0)"
+            ))?
             .query_row(
                 params![collection_str(collection), collection_id, account, group],
-                |r| r.get(0),
+                grant_from_row,
             )
-            .optional()?;
-        let (id, kind) = match existing {
-            Some(id) => {
-                self.conn().execute(
-                    "UPDATE collection_grant SET level = ?2 WHERE id = ?1",
-                    params![id, level as i64],
-                )?;
-                (id, ChangeKind::Updated)
-            }
-            None => {
-                let id = new_grant_id();
-                self.conn().execute(
-                    "INSERT INTO collection_grant (id, owner_id, collection, collection_id, grantee_account, grantee_group, level, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![id, owner.as_str(), collection_str(collection), collection_id, account, group, level as i64, now_unix()],
-                )?;
-                (id, ChangeKind::Created)
-            }
-        };
-        self.record_change(SCOPE_RIGHTS, &id, kind)?;
-        self.grant(&id)?.ok_or_else(|| StoreError::NotFound(id))
+            .optional()?)
     }
 
-    pub fn delete_grant(&self, id: &str) -> Result<()> {
-        let n = self
-            .conn()
-            .execute("DELETE FROM collection_grant WHERE id = ?1", [id])?;
-        if n == 0 {
-            return Err(StoreError::NotFound(id.to_string()));
+    #[allow(clippy::too_many_arguments)]
+    fn insert_grant(
+        &self,
+        owner: &AccountId,
+        collection: Collection,
+        collection_id: i64,
+        grantee: &Grantee,
+        level: Level,
+        invite: Option<InviteStatus>,
+        summary: Option<&str>,
+    ) -> Result<String> {
+        let (account, group) = match grantee {
+            Grantee::Account(a) => (Some(a.as_str()), None),
+            Grantee::Group(g) => (None, Some(*g)),
+            Grantee::Domain => (None, None),
+        };
+        let id = new_grant_id();
+        self.conn().execute(
+            "INSERT INTO collection_grant (id, owner_id, collection, collection_id, grantee_account, grantee_group, level, created_at, invite_status, invite_summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                id,
+                owner.as_str(),
+                collection_str(collection),
+                collection_id,
+                account,
+                group,
+                level as i64,
+                now_unix(),
+                invite.map(InviteStatus::as_str),
+                summary
+            ],
+        )?;
+        Ok(id)
+    }
+
+    /// A grant was made or changed: the rights scope and every home concerned record it.
+    fn grant_changed(&self, id: &str, kind: ChangeKind) -> Result<Grant> {
+        self.record_change(SCOPE_RIGHTS, id, kind)?;
+        let g = self
+            .grant(id)?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        self.touch_homes(&g, None, kind)?;
+        Ok(g)
+    }
+
+    /// Records `kind` for the collection of `g` in its owner's home (under its name) and
+    /// in the home of every account the grant reaches (under its mount name), or only in
+    /// `only`'s: what lets home sync tokens, ctags and sync-collection see it.
+    fn touch_homes(&self, g: &Grant, only: Option<&AccountId>, kind: ChangeKind) -> Result<()> {
+        let Some((owner_address, name)) = self.collection_names(g)? else {
+            return Ok(());
+        };
+        let mount = mount_name(&owner_address, &name);
+        let sharees = match only {
+            Some(a) if *a != g.owner => vec![a.clone()],
+            Some(_) => Vec::new(),
+            None => {
+                self.record_change(
+                    &home_scope(g.collection, &g.owner),
+                    &name,
+                    ChangeKind::Updated,
+                )?;
+                self.grantee_accounts(&g.grantee, &g.owner)?
+            }
+        };
+        for a in sharees {
+            self.record_change(&home_scope(g.collection, &a), &mount, kind)?;
         }
-        self.record_change(SCOPE_RIGHTS, id, ChangeKind::Destroyed)?;
+        Ok(())
+    }
+
+    /// The grants to a group reach `member` (or every member) differently now.
+    fn touch_group_grants(
+        &self,
+        group: i64,
+        member: Option<&AccountId>,
+        kind: ChangeKind,
+    ) -> Result<()> {
+        let grants: Vec<Grant> = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {GRANT_COLUMNS} FROM collection_grant WHERE grantee_group = ?1"
+            ))?
+            .query_map([group], grant_from_row)?
+            .collect::<std::result::Result<_, _>>()?;
+        for g in grants {
+            self.touch_homes(&g, member, kind)?;
+        }
         Ok(())
     }
 }

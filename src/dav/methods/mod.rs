@@ -34,11 +34,29 @@ pub async fn dispatch(ctx: Ctx, body: Body) -> Result<Response, DavError> {
         "LOCK" => lock::lock(ctx, body).await,
         "UNLOCK" => lock::unlock(ctx).await,
         "REPORT" => report::report(ctx, body).await,
+        "POST" => post(ctx, body).await,
         other => {
             tracing::info!(
                 method = other,
                 "405: method not supported by the DAV engine"
             );
+            let mut resp =
+                (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response();
+            resp.extensions_mut().insert(crate::http::ReasonLogged);
+            Ok(resp)
+        }
+    }
+}
+
+/// POST with an XML body, for the spaces that take one (CalendarServer sharing).
+async fn post(ctx: Ctx, body: Body) -> Result<Response, DavError> {
+    let Some((_, root)) = read_xml(&ctx, body).await? else {
+        return Err(DavError::bad_request("POST needs an XML body"));
+    };
+    let space = ctx.space;
+    match space.post(ctx, root) {
+        Some(run) => run.await,
+        None => {
             let mut resp =
                 (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response();
             resp.extensions_mut().insert(crate::http::ReasonLogged);

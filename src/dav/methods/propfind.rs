@@ -98,6 +98,10 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
         crate::store::shares::Collection::Calendar
     };
     let own_home = ctx.access == crate::dav::Access::Owner && ctx.path.is_empty();
+    let wanted_names = match &wanted {
+        Wanted::Some(names) => Wanted::Some(names.clone()),
+        _ => Wanted::Names,
+    };
     let (nodes, quota): (Vec<Found>, Option<QuotaState>) = ctx
         .db
         .read_async(move |r| -> Result<_, DavError> {
@@ -121,24 +125,13 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
                 Vec::new()
             };
             let mut nodes = Vec::with_capacity(1 + members.len());
-            let mut mounted = Vec::new();
             // The owner's home also lists what others shared with the owner (read or
             // more), each under its mount name, with the sharer's dead properties.
-            if let (true, Some(kind), true) = (own_home, space.grant_kind(), depth == Depth::One) {
-                for (sharer, address, name, level) in r.shared_with(&account, kind)? {
-                    if level < crate::store::rights::Level::Read {
-                        continue;
-                    }
-                    let Some(mut n) = space.resource(r, &sharer, &name)? else {
-                        continue;
-                    };
-                    let dead = space.dead_properties(r, &sharer, &name)?;
-                    n.path = crate::dav::mount_name(&address, &name);
-                    n.attrs.push(("grant-level", level.as_str().to_string()));
-                    n.attrs.push(("grant-owner", address));
-                    mounted.push((n, dead));
-                }
-            }
+            let mut mounted = if own_home && depth == Depth::One {
+                crate::dav::home_mounts(space, r, &account)?
+            } else {
+                Vec::new()
+            };
             for mut n in std::iter::once(node).chain(members) {
                 let first = n.path.split('/').next().unwrap_or("");
                 for (name, who, level) in &aces {
@@ -150,6 +143,11 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
                 nodes.push((n, dead));
             }
             nodes.append(&mut mounted);
+            if let Wanted::Some(names) = &wanted_names {
+                for (n, _) in &mut nodes {
+                    space.decorate(r, &account, n, names)?;
+                }
+            }
             Ok((nodes, quota))
         })
         .await?;

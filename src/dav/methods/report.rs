@@ -160,6 +160,13 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
         None => Wanted::Some(vec![Name::dav("getetag")]),
     };
     let (account, path, space) = (ctx.account.clone(), ctx.path.clone(), ctx.space);
+    // The owner's home also lists the collections shared with the owner (clients.md #6):
+    // grants record their mount names in the home's scope, so they sync like members.
+    let own_home = ctx.access == crate::dav::Access::Owner && path.is_empty();
+    let wanted_names = match &wanted {
+        Wanted::Some(names) => names.clone(),
+        _ => Vec::new(),
+    };
     let answer = ctx
         .db
         .read_async(move |r| -> Result<SyncAnswer, DavError> {
@@ -173,6 +180,17 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
                 return Err(DavError::condition(StatusCode::FORBIDDEN, "supported-report", "this collection has no sync state"));
             };
             let now = r.scope_modseq(&scope)?.0;
+            let mounts = if own_home {
+                crate::dav::home_mounts(space, r, &account)?
+            } else {
+                Vec::new()
+            };
+            let present_or_gone = |p: String| -> Result<Entry, DavError> {
+                if let Some((m, dead)) = mounts.iter().find(|(m, _)| m.path == p) {
+                    return Ok(Entry::Present(m.clone(), dead.clone()));
+                }
+                present_or_gone(space, r, &account, p)
+            };
             let in_scope = |p: &str| {
                 if infinite {
                     is_below(p, &path) || (path.is_empty() && !p.is_empty())
@@ -209,14 +227,15 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
                     let kept: Vec<(String, i64)> = order.iter().take(budget).filter(|(_, m)| *m < first_left_out).cloned().collect();
                     if !kept.is_empty() {
                         for (p, _) in kept {
-                            entries.push(present_or_gone(space, r, &account, p)?);
+                            entries.push(present_or_gone(p)?);
                         }
                         let token = Position { modseq: first_left_out - 1, listed_up_to: after }.token();
+                        decorate(space, r, &account, &mut entries, &wanted_names)?;
                         return Ok(SyncAnswer { entries, token, truncated: true });
                     }
                 }
                 for (p, _) in order {
-                    entries.push(present_or_gone(space, r, &account, p)?);
+                    entries.push(present_or_gone(p)?);
                 }
             }
 
@@ -235,19 +254,31 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
                         }
                     }
                 }
-                members.sort_by(|a, b| a.path.cmp(&b.path));
+                let mut members: Vec<(Resource, Option<Vec<DeadProperty>>)> =
+                    members.into_iter().map(|m| (m, None)).collect();
+                for (m, dead) in &mounts {
+                    if after.as_deref().is_none_or(|a| m.path.as_str() > a) {
+                        members.push((m.clone(), Some(dead.clone())));
+                    }
+                }
+                members.sort_by(|a, b| a.0.path.cmp(&b.0.path));
                 let room = budget.saturating_sub(entries.len()).max(1);
                 let truncated = members.len() > room;
-                for m in members.into_iter().take(room) {
+                for (m, dead) in members.into_iter().take(room) {
                     after = Some(m.path.clone());
-                    let dead = space.dead_properties(r, &account, &m.path)?;
+                    let dead = match dead {
+                        Some(d) => d,
+                        None => space.dead_properties(r, &account, &m.path)?,
+                    };
                     entries.push(Entry::Present(m, dead));
                 }
                 if truncated {
                     let token = Position { modseq: now, listed_up_to: after }.token();
+                    decorate(space, r, &account, &mut entries, &wanted_names)?;
                     return Ok(SyncAnswer { entries, token, truncated: true });
                 }
             }
+            decorate(space, r, &account, &mut entries, &wanted_names)?;
             Ok(SyncAnswer { entries, token: sync_token(now), truncated: false })
         })
         .await?;
@@ -294,6 +325,22 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
         }
         true
     }))
+}
+
+/// What the space's live properties among `wanted` need of the entries present.
+fn decorate(
+    space: &dyn crate::dav::space::Space,
+    r: &crate::store::domain::DomainRead<'_>,
+    account: &crate::store::AccountId,
+    entries: &mut [Entry],
+    wanted: &[Name],
+) -> Result<(), DavError> {
+    for e in entries {
+        if let Entry::Present(res, _) = e {
+            space.decorate(r, account, res, wanted)?;
+        }
+    }
+    Ok(())
 }
 
 /// A changed path as it is now: present with its properties, or gone.
