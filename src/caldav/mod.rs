@@ -34,7 +34,9 @@ use crate::dav::xml::{self, Element, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
 use crate::groupware::ical::vtimezones;
 use crate::groupware::ical::{self, ComponentKind, FloatingZone, IngestError, IngestLimits};
-use crate::store::calendars::{Calendar, ObjectIndex, ObjectMeta, calendar_scope, home_scope};
+use crate::store::calendars::{
+    Calendar, ObjectIndex, ObjectListing, ObjectMeta, calendar_scope, home_scope,
+};
 use crate::store::domain::{DomainRead, DomainWrite};
 use crate::store::files::DeadProperty;
 use crate::store::{AccountId, StoreError};
@@ -115,23 +117,52 @@ fn calendar_resource(r: &DomainRead<'_>, c: &Calendar) -> Result<Resource, DavEr
 
 pub(super) fn object_resource(c: &Calendar, o: ObjectMeta) -> Resource {
     Resource {
-        path: format!("{}/{}", c.name, o.name),
+        path: member_path(&c.name, &o.name),
         collection: None,
         etag: o.etag,
-        content_type: match o.component.as_str() {
-            "VEVENT" => "text/calendar; charset=utf-8; component=vevent".into(),
-            "VTODO" => "text/calendar; charset=utf-8; component=vtodo".into(),
-            other => format!(
-                "text/calendar; charset=utf-8; component={}",
-                other.to_ascii_lowercase()
-            )
-            .into(),
-        },
+        content_type: object_content_type(&o.component),
         size: o.size,
         created_at: o.created_at,
         modified_at: o.modified_at,
         sync: None,
         attrs: Vec::new(),
+    }
+}
+
+/// [`object_resource`] from a listing row (no intermediate strings).
+fn listed_resource(c: &Calendar, o: ObjectListing<'_>) -> Resource {
+    Resource {
+        path: member_path(&c.name, o.name),
+        collection: None,
+        etag: o.etag.to_string(),
+        content_type: object_content_type(o.component),
+        size: o.size,
+        created_at: o.created_at,
+        modified_at: o.modified_at,
+        sync: None,
+        attrs: Vec::new(),
+    }
+}
+
+/// `collection/name`, in one allocation.
+pub(crate) fn member_path(collection: &str, name: &str) -> String {
+    let mut path = String::with_capacity(collection.len() + 1 + name.len());
+    path.push_str(collection);
+    path.push('/');
+    path.push_str(name);
+    path
+}
+
+fn object_content_type(component: &str) -> std::borrow::Cow<'static, str> {
+    match component {
+        "VEVENT" => "text/calendar; charset=utf-8; component=vevent".into(),
+        "VTODO" => "text/calendar; charset=utf-8; component=vtodo".into(),
+        "VJOURNAL" => "text/calendar; charset=utf-8; component=vjournal".into(),
+        other => format!(
+            "text/calendar; charset=utf-8; component={}",
+            other.to_ascii_lowercase()
+        )
+        .into(),
     }
 }
 
@@ -605,10 +636,15 @@ impl Space for CalendarSpace {
                 let Some(c) = r.calendar(owner, name)? else {
                     return Ok(Vec::new());
                 };
-                Ok(r.calendar_objects_map(c.id, |o| object_resource(&c, o))?)
+                Ok(r.calendar_listing(c.id, |o| listed_resource(&c, o))?)
             }
             _ => Ok(Vec::new()),
         }
+    }
+
+    /// Objects and cards keep no dead properties (PROPPATCH on them is refused).
+    fn objects_have_dead_properties(&self) -> bool {
+        false
     }
 
     fn dead_properties(

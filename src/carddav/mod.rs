@@ -21,7 +21,8 @@ use crate::dav::xml::{Element, Name, XmlOut};
 use crate::dav::{Ctx, DavError};
 use crate::groupware::vcard::{self, CardKind, IngestOptions, VcardError, VcardVersion};
 use crate::store::contacts::{
-    AddressBook, CardIndex, CardMeta, DIRECTORY, SCOPE_DIRECTORY, book_scope, etag_of, home_scope,
+    AddressBook, CardIndex, CardListing, CardMeta, DIRECTORY, SCOPE_DIRECTORY, book_scope, etag_of,
+    home_scope,
 };
 use crate::store::domain::{Account, DomainRead, DomainWrite};
 use crate::store::files::DeadProperty;
@@ -76,21 +77,47 @@ pub fn store_index(parsed: &vcard::Ingested) -> CardIndex {
 }
 
 fn card_resource(book: &str, c: CardMeta) -> Resource {
-    let content_type = match c.version.as_str() {
-        "4.0" => VcardVersion::V4.content_type(),
-        _ => VcardVersion::V3.content_type(),
-    };
     Resource {
-        path: format!("{book}/{}", c.name),
+        path: crate::caldav::member_path(book, &c.name),
         collection: None,
         etag: c.etag,
-        content_type: content_type.into(),
+        content_type: card_content_type(&c.version),
         size: c.size,
         created_at: c.created_at,
         modified_at: c.modified_at,
         sync: None,
-        attrs: vec![("version", c.version)],
+        attrs: Vec::new(),
     }
+}
+
+/// [`card_resource`] from a listing row (no intermediate strings).
+fn listed_resource(book: &str, c: CardListing<'_>) -> Resource {
+    Resource {
+        path: crate::caldav::member_path(book, c.name),
+        collection: None,
+        etag: c.etag.to_string(),
+        content_type: card_content_type(c.version),
+        size: c.size,
+        created_at: c.created_at,
+        modified_at: c.modified_at,
+        sync: None,
+        attrs: Vec::new(),
+    }
+}
+
+/// A card's media type, which names its stored version (see [`stored_version`]).
+fn card_content_type(version: &str) -> std::borrow::Cow<'static, str> {
+    match version {
+        "4.0" => VcardVersion::V4.content_type().into(),
+        _ => VcardVersion::V3.content_type().into(),
+    }
+}
+
+/// The version a card resource is stored in, read from its media type.
+pub(crate) fn stored_version(res: &Resource) -> Option<VcardVersion> {
+    [VcardVersion::V3, VcardVersion::V4]
+        .into_iter()
+        .find(|v| res.content_type == v.content_type())
 }
 
 fn book_resource(r: &DomainRead<'_>, b: &AddressBook) -> Result<Resource, DavError> {
@@ -193,7 +220,7 @@ fn directory_item(a: &Account) -> (Resource, String) {
         created_at: a.created_at,
         modified_at: a.created_at,
         sync: None,
-        attrs: vec![("version", "4.0".into())],
+        attrs: Vec::new(),
     };
     (res, data)
 }
@@ -445,10 +472,15 @@ impl Space for AddressBookSpace {
                 let Some(b) = r.addressbook(owner, name)? else {
                     return Ok(Vec::new());
                 };
-                Ok(r.cards_map(b.id, |c| card_resource(name, c))?)
+                Ok(r.card_listing(b.id, |c| listed_resource(name, c))?)
             }
             _ => Ok(Vec::new()),
         }
+    }
+
+    /// Objects and cards keep no dead properties (PROPPATCH on them is refused).
+    fn objects_have_dead_properties(&self) -> bool {
+        false
     }
 
     fn dead_properties(
@@ -488,7 +520,7 @@ impl Space for AddressBookSpace {
         body: Vec<u8>,
     ) -> (Vec<u8>, Option<&'static str>) {
         // A card in the version the client accepts (clients.md #8); as stored otherwise.
-        let Some(stored) = node.attr("version").and_then(VcardVersion::from_version) else {
+        let Some(stored) = stored_version(node) else {
             return (body, None);
         };
         let wanted = ctx

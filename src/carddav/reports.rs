@@ -83,10 +83,10 @@ fn data_request(root: &Element) -> Result<DataRequest, DavError> {
 
 /// A stored card as the request wants it. `stored` is the version the index says the
 /// card is stored in: asked for as is, it is sent as is (nothing parsed).
-fn shape(data: &str, stored: Option<&str>, req: &DataRequest) -> String {
+fn shape(data: &str, stored: Option<VcardVersion>, req: &DataRequest) -> String {
     let version = req.version.unwrap_or(VcardVersion::V3);
     if req.props.is_empty() {
-        if stored.and_then(VcardVersion::from_version) == Some(version) {
+        if stored == Some(version) {
             return data.to_string();
         }
         vcard::render(data, version)
@@ -180,7 +180,7 @@ async fn multiget(ctx: Ctx, root: Element) -> Result<Response, DavError> {
         match item {
             Some((res, data)) => {
                 let data = if with_data {
-                    shape(&data, res.attr("version"), &request)
+                    shape(&data, super::stored_version(&res), &request)
                 } else {
                     String::new()
                 };
@@ -372,7 +372,7 @@ async fn query(ctx: Ctx, root: Element) -> Result<Response, DavError> {
             return true;
         };
         let data = if with_data {
-            shape(&data, res.attr("version"), &request)
+            shape(&data, super::stored_version(&res), &request)
         } else {
             String::new()
         };

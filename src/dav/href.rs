@@ -107,14 +107,34 @@ pub fn encode_path(path: &str) -> String {
 /// Appends one encoded segment. The result holds only unreserved characters, `@` and
 /// `%XX`: nothing XML would need escaped.
 pub fn push_segment(out: &mut String, s: &str) {
-    out.extend(utf8_percent_encode(s, SEGMENT));
+    if s.bytes().all(|b| plain(&b) && b != b'/') {
+        out.push_str(s);
+    } else {
+        out.extend(utf8_percent_encode(s, SEGMENT));
+    }
 }
+
+/// A byte an href carries as it is (`/` only between segments).
+fn plain(b: &u8) -> bool {
+    PLAIN[*b as usize]
+}
+
+/// [`plain`] as a table: every href of a listing is checked byte by byte.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'@' | b'/');
+        b += 1;
+    }
+    table
+};
 
 /// Appends a relative path, encoded segment by segment (see [`push_segment`]).
 pub fn push_path(out: &mut String, path: &str) {
     // Hot (every href of a listing): a path with nothing to encode is copied as it is.
-    let plain =
-        |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@' | b'/');
     if path.as_bytes().iter().all(plain) {
         out.push_str(path);
         return;

@@ -194,6 +194,12 @@ pub trait Space: Send + Sync + 'static {
         None
     }
 
+    /// Whether resources that are not collections can hold dead properties. When they
+    /// cannot (calendar objects, cards), listings do not ask for each member's.
+    fn objects_have_dead_properties(&self) -> bool {
+        true
+    }
+
     /// Adds to `node` (in the snapshot of a PROPFIND or sync-collection answer) what the
     /// space's live properties among `wanted` need beyond index rows.
     fn decorate(

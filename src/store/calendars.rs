@@ -151,8 +151,34 @@ impl DomainRead<'_> {
         self.calendar_objects_map(calendar_id, |o| o)
     }
 
-    /// The objects of a calendar in name order, each mapped as it is read (a listing
-    /// of 100,000 objects builds one vector, from the covering index alone).
+    /// The objects of a calendar in name order, each mapped as it is read from the
+    /// covering index, its strings borrowed: a listing of 100,000 objects builds one
+    /// vector and no intermediate strings (PROPFIND Depth 1, sync-collection).
+    pub fn calendar_listing<T>(
+        &self,
+        calendar_id: i64,
+        mut map: impl FnMut(ObjectListing<'_>) -> T,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT name, component, etag, size, created_at, modified_at
+             FROM calendar_object WHERE calendar_id = ?1 ORDER BY name",
+        )?;
+        let mut rows = stmt.query([calendar_id])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(map(ObjectListing {
+                name: super::db::text(row, 0)?,
+                component: super::db::text(row, 1)?,
+                etag: super::db::text(row, 2)?,
+                size: row.get(3)?,
+                created_at: row.get(4)?,
+                modified_at: row.get(5)?,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// The objects of a calendar in name order, each mapped as it is read.
     pub fn calendar_objects_map<T>(
         &self,
         calendar_id: i64,
@@ -250,6 +276,17 @@ impl DomainRead<'_> {
         let rows = stmt.query_map(params![calendar_id, component, start, end], object_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// An object's listing columns, borrowed from the index (see
+/// [`DomainRead::calendar_listing`]).
+pub struct ObjectListing<'a> {
+    pub name: &'a str,
+    pub component: &'a str,
+    pub etag: &'a str,
+    pub size: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
 }
 
 /// See [`DomainRead::calendar_object_lookup`].

@@ -77,6 +77,16 @@ macro_rules! card_columns {
     };
 }
 
+/// A card's listing columns, borrowed from the index (see [`DomainRead::card_listing`]).
+pub struct CardListing<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub etag: &'a str,
+    pub size: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
 fn card_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CardMeta> {
     Ok(CardMeta {
         name: r.get(0)?,
@@ -165,6 +175,32 @@ impl DomainRead<'_> {
 
     /// The cards of a book in name order, each mapped as it is read (from the covering
     /// index alone).
+    /// The cards of a book in name order, each mapped as it is read from the covering
+    /// index, its strings borrowed (PROPFIND Depth 1, sync-collection).
+    pub fn card_listing<T>(
+        &self,
+        book_id: i64,
+        mut map: impl FnMut(CardListing<'_>) -> T,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT name, version, etag, size, created_at, modified_at
+             FROM card WHERE addressbook_id = ?1 ORDER BY name",
+        )?;
+        let mut rows = stmt.query([book_id])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(map(CardListing {
+                name: super::db::text(row, 0)?,
+                version: super::db::text(row, 1)?,
+                etag: super::db::text(row, 2)?,
+                size: row.get(3)?,
+                created_at: row.get(4)?,
+                modified_at: row.get(5)?,
+            }));
+        }
+        Ok(out)
+    }
+
     pub fn cards_map<T>(&self, book_id: i64, mut map: impl FnMut(CardMeta) -> T) -> Result<Vec<T>> {
         let mut stmt = self.conn().prepare_cached(concat!(
             "SELECT ",

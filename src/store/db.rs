@@ -46,6 +46,14 @@ pub struct Db {
     config: StoreConfig,
 }
 
+/// Column `i` of `row` as text borrowed from the statement (no copy): for listings, which
+/// build their own values from it.
+pub(crate) fn text<'a>(row: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'a str> {
+    row.get_ref(i)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 fn open_connection(path: &Path, config: &StoreConfig, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX

@@ -133,13 +133,19 @@ pub async fn propfind(ctx: Ctx, body: Body) -> Result<Response, DavError> {
                 Vec::new()
             };
             for mut n in std::iter::once(node).chain(members) {
-                let first = n.path.split('/').next().unwrap_or("");
-                for (name, who, level) in &aces {
-                    if name == first {
-                        n.attrs.push(("ace", format!("{}\t{who}", level.as_str())));
+                if !aces.is_empty() {
+                    let first = n.path.split('/').next().unwrap_or("");
+                    for (name, who, level) in &aces {
+                        if name == first {
+                            n.attrs.push(("ace", format!("{}\t{who}", level.as_str())));
+                        }
                     }
                 }
-                let dead = space.dead_properties(r, &account, &n.path)?;
+                let dead = if n.is_collection() || space.objects_have_dead_properties() {
+                    space.dead_properties(r, &account, &n.path)?
+                } else {
+                    Vec::new()
+                };
                 nodes.push((n, dead));
             }
             nodes.append(&mut mounted);

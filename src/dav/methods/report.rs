@@ -242,20 +242,20 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
             // 2. The listing: every member on an initial sync, or what a truncated
             // listing has not shown yet, in path order.
             if since.is_none() || after.is_some() {
-                let mut members = Vec::new();
+                let mut members: Vec<(Resource, Option<Vec<DeadProperty>>)> = Vec::new();
                 let mut queue = vec![path.clone()];
                 while let Some(dir) = queue.pop() {
-                    for m in space.members(r, &account, &dir)? {
+                    let listed = space.members(r, &account, &dir)?;
+                    members.reserve(listed.len());
+                    for m in listed {
                         if infinite && m.is_collection() {
                             queue.push(m.path.clone());
                         }
                         if after.as_deref().is_none_or(|a| m.path.as_str() > a) {
-                            members.push(m);
+                            members.push((m, None));
                         }
                     }
                 }
-                let mut members: Vec<(Resource, Option<Vec<DeadProperty>>)> =
-                    members.into_iter().map(|m| (m, None)).collect();
                 for (m, dead) in &mounts {
                     if after.as_deref().is_none_or(|a| m.path.as_str() > a) {
                         members.push((m.clone(), Some(dead.clone())));
@@ -264,11 +264,18 @@ async fn sync_collection(ctx: Ctx, root: &Element) -> Result<Response, DavError>
                 members.sort_by(|a, b| a.0.path.cmp(&b.0.path));
                 let room = budget.saturating_sub(entries.len()).max(1);
                 let truncated = members.len() > room;
-                for (m, dead) in members.into_iter().take(room) {
-                    after = Some(m.path.clone());
+                members.truncate(room);
+                if let Some((last, _)) = members.last() {
+                    after = Some(last.path.clone());
+                }
+                entries.reserve(members.len());
+                for (m, dead) in members {
                     let dead = match dead {
                         Some(d) => d,
-                        None => space.dead_properties(r, &account, &m.path)?,
+                        None if m.is_collection() || space.objects_have_dead_properties() => {
+                            space.dead_properties(r, &account, &m.path)?
+                        }
+                        None => Vec::new(),
                     };
                     entries.push(Entry::Present(m, dead));
                 }
