@@ -67,18 +67,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::{Duration as Days, NaiveDate, NaiveDateTime};
-
 use common::{
-    Dav, Kind, PROPFIND_ETAG, Rng, Seen, Server, WORDS, XML, env_usize, fmt_ms, median, ms,
-    peers_wanted, repeat, start, start_domus, sync_body, target_dir, timed, write_into_storage,
+    Dav, Ev, Kind, PROPFIND_ETAG, Seen, Server, XML, changed, env_usize, fmt_ms, generate, median,
+    ms, peers_wanted, repeat, start, start_domus, sync_body, target_dir, timed, uid_name,
+    write_into_storage,
 };
 
 const DEFAULT_EVENTS: usize = 10_000;
 const DEFAULT_RUNS: usize = 5;
 /// Events whose PUT is timed (row 1), the same first ones on every server.
 const DEFAULT_TIMED_PUTS: usize = 2_000;
-const SEED: u64 = 0x00D0_0005_CA1D_A5E5;
 const MULTIGET: usize = 500;
 const PUT_BATCHES: usize = 5;
 
@@ -151,88 +149,8 @@ fn main() {
 // Data
 // ---------------------------------------------------------------------------------------
 
-struct Ev {
-    /// The resource name inside the calendar, e.g. `ev-000042.ics`.
-    name: String,
-    ics: String,
-    recurring: bool,
-}
-
-fn uid_name(i: usize) -> String {
-    format!("ev-{i:06}")
-}
-
-fn ical_time(t: NaiveDateTime) -> String {
-    t.format("%Y%m%dT%H%M%SZ").to_string()
-}
-
-/// `n` events from the fixed seed; event `i` is the same whatever `n` is.
-fn generate(n: usize) -> Vec<Ev> {
-    let mut rng = Rng(SEED);
-    let year = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date");
-    (0..n)
-        .map(|i| {
-            let day = year + Days::days(rng.below(365) as i64);
-            let start = day
-                .and_hms_opt(7 + rng.below(13) as u32, 15 * rng.below(4) as u32, 0)
-                .expect("a time");
-            let minutes = [30, 45, 60, 90, 120][rng.below(5) as usize];
-            let end = start + Days::minutes(minutes);
-            let summary = format!("{} {} #{i}", rng.pick(WORDS), rng.pick(WORDS));
-            let location = format!("Room {}", 100 + rng.below(400));
-            let description = (0..28)
-                .map(|_| rng.pick(WORDS))
-                .collect::<Vec<_>>()
-                .join(" ");
-            let recurring = i % 10 == 0;
-            let rrule = if !recurring {
-                String::new()
-            } else if i % 20 == 0 {
-                format!("RRULE:FREQ=WEEKLY;COUNT={}\r\n", 5 + rng.below(16))
-            } else {
-                let until = start + Days::weeks(8 + rng.below(19) as i64);
-                format!("RRULE:FREQ=WEEKLY;UNTIL={}\r\n", ical_time(until))
-            };
-            let uid = uid_name(i);
-            let ics = format!(
-                "BEGIN:VCALENDAR\r\n\
-                 VERSION:2.0\r\n\
-                 PRODID:-//Domus//caldav bench//EN\r\n\
-                 BEGIN:VEVENT\r\n\
-                 UID:{uid}@bench.test\r\n\
-                 DTSTAMP:20260101T000000Z\r\n\
-                 DTSTART:{}\r\n\
-                 DTEND:{}\r\n\
-                 {rrule}\
-                 SUMMARY:{summary}\r\n\
-                 LOCATION:{location}\r\n\
-                 DESCRIPTION:{description}\r\n\
-                 END:VEVENT\r\n\
-                 END:VCALENDAR\r\n",
-                ical_time(start),
-                ical_time(end),
-            );
-            Ev {
-                name: format!("{uid}.ics"),
-                ics,
-                recurring,
-            }
-        })
-        .collect()
-}
-
-/// Event `i` with its summary changed (row 4's one change).
-fn changed(ev: &Ev, run: usize) -> String {
-    let mut out = String::with_capacity(ev.ics.len() + 16);
-    for line in ev.ics.split_inclusive("\r\n") {
-        if let Some(rest) = line.strip_prefix("SUMMARY:") {
-            out.push_str(&format!("SUMMARY:changed {run} {rest}"));
-        } else {
-            out.push_str(line);
-        }
-    }
-    out
-}
+// The calendar (`Ev`, `generate`, `changed`) is `common::generate`, shared with the
+// share-feed bench.
 
 // ---------------------------------------------------------------------------------------
 // Requests

@@ -715,3 +715,150 @@ fn the_sharee_home_sync_token_follows_api_grants_groups_and_everyone() {
         "{delta}"
     );
 }
+
+const CONTACTS: &str = "/dav/addressbooks/alice@a.test/contacts/";
+const BOB_BOOKS: &str = "/dav/addressbooks/bob@a.test/";
+const BOB_BOOK_MOUNT: &str = "/dav/addressbooks/bob@a.test/alice-contacts/";
+
+/// Alice's default address book id (for the grants API).
+fn alice_book_id(s: &Server) -> i64 {
+    let books: serde_json::Value = as_user(s, "GET", "/api/v1/addressbooks", ALICE)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    books["addressBooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "contacts")
+        .unwrap_or_else(|| panic!("{books}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+fn grant(s: &Server, path: &str, to: &str) {
+    let r = as_user(s, "POST", path, ALICE)
+        .json(&json!({ "to": to, "level": "read" }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
+}
+
+fn status_of(s: &Server, user: (&str, &str), path: &str) -> StatusCode {
+    as_user(s, "PROPFIND", path, user)
+        .header("Depth", "0")
+        .send()
+        .unwrap()
+        .status()
+}
+
+/// `delta` (a home sync since an older token) moved the token and reports `mount` gone.
+fn reports_gone(delta: &str, old: &str, mount: &str) {
+    assert_ne!(sync_token(delta), old, "{delta}");
+    let listed = entry(delta, mount).unwrap_or_else(|| panic!("{mount} not in {delta}"));
+    assert!(listed.contains("404"), "{listed}");
+}
+
+#[test]
+fn removing_the_owner_account_moves_the_sharee_home_tokens() {
+    let s = setup();
+    s.domus_ok(&["group", "add", "a.test", "team"]);
+    s.domus_ok(&["group", "member", "add", "a.test", "team", "bob@a.test"]);
+    // The calendar reaches Bob as an account, the address book through a group.
+    grant(&s, "/api/v1/calendars/calendar/grants", "bob@a.test");
+    let book = alice_book_id(&s);
+    grant(
+        &s,
+        &format!("/api/v1/addressbooks/{book}/grants"),
+        "group:team",
+    );
+    let cal0 = sync_token(&home_sync(&s, BOB, BOB_HOME, ""));
+    let books0 = sync_token(&home_sync(&s, BOB, BOB_BOOKS, ""));
+    assert_eq!(status_of(&s, BOB, BOB_MOUNT), StatusCode::MULTI_STATUS);
+    assert_eq!(status_of(&s, BOB, BOB_BOOK_MOUNT), StatusCode::MULTI_STATUS);
+
+    s.domus_ok(&["user", "remove", "alice@a.test", "--yes"]);
+
+    reports_gone(&home_sync(&s, BOB, BOB_HOME, &cal0), &cal0, BOB_MOUNT);
+    reports_gone(
+        &home_sync(&s, BOB, BOB_BOOKS, &books0),
+        &books0,
+        BOB_BOOK_MOUNT,
+    );
+    assert_eq!(status_of(&s, BOB, BOB_MOUNT), StatusCode::NOT_FOUND);
+    assert_eq!(status_of(&s, BOB, BOB_BOOK_MOUNT), StatusCode::NOT_FOUND);
+    // Carol, who was never reached, sees no change.
+    let carol0 = sync_token(&home_sync(&s, CAROL, CAROL_HOME, ""));
+    assert_eq!(
+        sync_token(&home_sync(&s, CAROL, CAROL_HOME, &carol0)),
+        carol0
+    );
+}
+
+#[test]
+fn deleting_a_shared_address_book_through_carddav_moves_the_sharee_home_token() {
+    let s = setup();
+    let book = alice_book_id(&s);
+    grant(
+        &s,
+        &format!("/api/v1/addressbooks/{book}/grants"),
+        "bob@a.test",
+    );
+    let before = home_sync(&s, BOB, BOB_BOOKS, "");
+    assert!(entry(&before, BOB_BOOK_MOUNT).is_some(), "{before}");
+    let t0 = sync_token(&before);
+
+    let r = as_user(&s, "DELETE", CONTACTS, ALICE).send().unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    reports_gone(&home_sync(&s, BOB, BOB_BOOKS, &t0), &t0, BOB_BOOK_MOUNT);
+    assert_eq!(status_of(&s, BOB, BOB_BOOK_MOUNT), StatusCode::NOT_FOUND);
+    // The grant went with the book.
+    let grants = as_user(
+        &s,
+        "GET",
+        &format!("/api/v1/addressbooks/{book}/grants"),
+        ALICE,
+    )
+    .send()
+    .unwrap();
+    assert_eq!(grants.status(), StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn removing_a_shared_subscription_moves_the_sharee_home_token() {
+    let s = setup();
+    // Alice subscribes to a share link of her own calendar (resolved in-process), then
+    // shares the subscribed calendar with Bob.
+    let r = as_user(&s, "POST", "/api/v1/calendars/calendar/share-links", ALICE)
+        .json(&json!({ "kind": "private" }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let link: serde_json::Value = r.json().unwrap();
+    let r = as_user(&s, "POST", "/api/v1/subscriptions", ALICE)
+        .json(&json!({ "url": link["url"], "name": "mirror" }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
+    let sub: serde_json::Value = r.json().unwrap();
+    let id = sub["id"].as_str().unwrap().to_string();
+    grant(&s, "/api/v1/calendars/mirror/grants", "bob@a.test");
+    let mount = "/dav/calendars/bob@a.test/alice-mirror/";
+    let before = home_sync(&s, BOB, BOB_HOME, "");
+    assert!(entry(&before, mount).is_some(), "{before}");
+    let t0 = sync_token(&before);
+
+    let r = as_user(&s, "DELETE", &format!("/api/v1/subscriptions/{id}"), ALICE)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    reports_gone(&home_sync(&s, BOB, BOB_HOME, &t0), &t0, mount);
+    assert_eq!(status_of(&s, BOB, mount), StatusCode::NOT_FOUND);
+    assert_eq!(
+        status_of(&s, ALICE, "/dav/calendars/alice@a.test/mirror/"),
+        StatusCode::NOT_FOUND
+    );
+}

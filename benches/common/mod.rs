@@ -1,7 +1,8 @@
-//! Shared by the side-by-side benches (`benches/caldav.rs`, `benches/carddav.rs`): the
-//! peers (Radicale and Xandikos from PyPI, pinned, each in its own virtualenv), starting
-//! Domus and the peers on a fresh storage folder, the one HTTP client and the timed
-//! request, what an answer held, and the small helpers (seeded generator, median).
+//! Shared by the side-by-side benches (`benches/caldav.rs`, `benches/carddav.rs`,
+//! `benches/feed.rs`): the peers (Radicale and Xandikos from PyPI, pinned, each in its own
+//! virtualenv), starting Domus and the peers on a fresh storage folder, the one HTTP
+//! client and the timed request, what an answer held, and the small helpers (seeded
+//! generator, the benches' calendar of events, median).
 //!
 //! Each bench includes it with `#[path = "common/mod.rs"] mod common;` and uses a part of
 //! it, hence the `dead_code` allowance.
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use chrono::{Duration as Days, NaiveDate, NaiveDateTime};
 use quick_xml::events::Event;
 use reqwest::blocking::{Client, RequestBuilder};
 
@@ -102,6 +104,93 @@ pub const WORDS: &[&str] = &[
     "lunch",
     "offsite",
 ];
+
+/// The seed of the benches' calendar ([`generate`]).
+pub const EVENT_SEED: u64 = 0x00D0_0005_CA1D_A5E5;
+
+/// One event of the benches' calendar (`benches/caldav.rs` and `benches/feed.rs`).
+pub struct Ev {
+    /// The resource name inside the calendar, e.g. `ev-000042.ics`.
+    pub name: String,
+    pub ics: String,
+    pub recurring: bool,
+}
+
+pub fn uid_name(i: usize) -> String {
+    format!("ev-{i:06}")
+}
+
+pub fn ical_time(t: NaiveDateTime) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// `n` events from the fixed seed; event `i` is the same whatever `n` is.
+pub fn generate(n: usize) -> Vec<Ev> {
+    let mut rng = Rng(EVENT_SEED);
+    let year = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date");
+    (0..n)
+        .map(|i| {
+            let day = year + Days::days(rng.below(365) as i64);
+            let start = day
+                .and_hms_opt(7 + rng.below(13) as u32, 15 * rng.below(4) as u32, 0)
+                .expect("a time");
+            let minutes = [30, 45, 60, 90, 120][rng.below(5) as usize];
+            let end = start + Days::minutes(minutes);
+            let summary = format!("{} {} #{i}", rng.pick(WORDS), rng.pick(WORDS));
+            let location = format!("Room {}", 100 + rng.below(400));
+            let description = (0..28)
+                .map(|_| rng.pick(WORDS))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let recurring = i % 10 == 0;
+            let rrule = if !recurring {
+                String::new()
+            } else if i % 20 == 0 {
+                format!("RRULE:FREQ=WEEKLY;COUNT={}\r\n", 5 + rng.below(16))
+            } else {
+                let until = start + Days::weeks(8 + rng.below(19) as i64);
+                format!("RRULE:FREQ=WEEKLY;UNTIL={}\r\n", ical_time(until))
+            };
+            let uid = uid_name(i);
+            let ics = format!(
+                "BEGIN:VCALENDAR\r\n\
+                 VERSION:2.0\r\n\
+                 PRODID:-//Domus//caldav bench//EN\r\n\
+                 BEGIN:VEVENT\r\n\
+                 UID:{uid}@bench.test\r\n\
+                 DTSTAMP:20260101T000000Z\r\n\
+                 DTSTART:{}\r\n\
+                 DTEND:{}\r\n\
+                 {rrule}\
+                 SUMMARY:{summary}\r\n\
+                 LOCATION:{location}\r\n\
+                 DESCRIPTION:{description}\r\n\
+                 END:VEVENT\r\n\
+                 END:VCALENDAR\r\n",
+                ical_time(start),
+                ical_time(end),
+            );
+            Ev {
+                name: format!("{uid}.ics"),
+                ics,
+                recurring,
+            }
+        })
+        .collect()
+}
+
+/// Event `i` with its summary changed (row 4's one change).
+pub fn changed(ev: &Ev, run: usize) -> String {
+    let mut out = String::with_capacity(ev.ics.len() + 16);
+    for line in ev.ics.split_inclusive("\r\n") {
+        if let Some(rest) = line.strip_prefix("SUMMARY:") {
+            out.push_str(&format!("SUMMARY:changed {run} {rest}"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
 
 // ---------------------------------------------------------------------------------------
 // Servers

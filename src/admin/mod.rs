@@ -313,9 +313,17 @@ pub fn parse_size(text: &str) -> Option<Option<i64>> {
     n.checked_mul(factor).map(Some)
 }
 
+/// Removes an account with everything it owns. Its grants go first, in the same
+/// transaction, so every sharee's home records that the shared collection went (the
+/// foreign keys would drop them silently).
 pub fn remove_user(store: &Store, address: &str) -> Result<Account> {
     let (_, db, account) = account_of(store, address)?;
-    db.write(|w| w.delete_account(&account.id))?;
+    db.write(|w| {
+        for g in w.grants_by_owner(&account.id)? {
+            w.delete_grant(&g.id)?;
+        }
+        w.delete_account(&account.id)
+    })?;
     Ok(account)
 }
 

@@ -640,8 +640,13 @@ impl Space for AddressBookSpace {
     fn delete(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError> {
         match locate(path) {
             Some(Loc::Book(DIRECTORY)) | Some(Loc::Card(DIRECTORY, _)) => Err(read_only()),
-            // Deleting a subscribed address book ends the subscription.
+            // Deleting a subscribed address book ends the subscription. Grants go first,
+            // so the homes the book was listed in record it.
             Some(Loc::Book(name)) => match w.addressbook(owner, name)? {
+                Some(b) if w.has_grants(crate::store::shares::Collection::Addressbook, b.id)? => {
+                    w.unshare_collection(crate::store::shares::Collection::Addressbook, b.id)?;
+                    self.delete(w, owner, path)
+                }
                 Some(AddressBook {
                     subscription: Some(id),
                     ..

@@ -171,11 +171,12 @@ impl DomainWrite<'_> {
                 .subscription(id)?
                 .map(|s| s.account)
                 .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            // Its grants go first, so every home that listed it records the change.
+            self.unshare_collection(collection, cid)?;
             match collection {
                 Collection::Calendar => self.delete_calendar(&account, &name)?,
                 Collection::Addressbook => self.delete_addressbook(&account, &name)?,
             }
-            let _ = cid;
         }
         let n = self
             .conn()
