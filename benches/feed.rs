@@ -27,34 +27,41 @@
 //!
 //! A small HTTP/1.1 client over `TcpStream` (no reqwest in the timed path: on 2 cores the
 //! client's own work competes with the server's), keep-alive where the server keeps the
-//! connection, `identity` encoding unless a row asks for gzip. Rows 1-4 are timed from
+//! connection, `identity` encoding unless a row asks for gzip. Rows 1-6 are timed from
 //! sending the request to the last byte of the answer, once untimed (warm-up) and then
-//! `DOMUS_BENCH_RUNS` (default 5) times, median reported. Rows 5-8 are batches of
+//! `DOMUS_BENCH_RUNS` (default 5) times, median reported. Rows 7-10 are batches of
 //! `DOMUS_BENCH_POLLS` (default 1,000) requests, each batch timed whole, median of the runs.
 //!
-//! 1. full feed, private link: GET without validators (every event in full);
-//! 2. full feed, public link (private events become busy blocks); Domus only;
-//! 3. full feed with `Accept-Encoding: gzip` (bytes on the wire);
-//! 4. conditional GET with `If-None-Match` of the current ETag: one request, client wall
+//! 1. full feed, private link, rendered: one event is changed by PUT (untimed) before each
+//!    GET, so every GET finds a new version of the feed and Domus has to render it (its
+//!    feed cache, `sharing::cache`, cannot answer);
+//! 2. the same for the public link (private events become busy blocks); Domus only;
+//! 3. the same with `Accept-Encoding: gzip` (rendered and compressed; bytes on the wire);
+//! 4. full feed, private link, nothing changed since the last GET: what every subscriber
+//!    after the first gets (Domus from its feed cache; a peer renders again);
+//! 5. the same with gzip;
+//! 6. conditional GET with `If-None-Match` of the current ETag: one request, client wall
 //!    time (Domus answers 304 without rendering);
-//! 5. the same conditional GET, `POLLS` of them one after the other on one keep-alive
+//! 7. the same conditional GET, `POLLS` of them one after the other on one keep-alive
 //!    connection: wall time / `POLLS`;
-//! 6. the same conditional GET, `POLLS` of them pipelined on one connection (all written
+//! 8. the same conditional GET, `POLLS` of them pipelined on one connection (all written
 //!    at once by one thread, the answers read by another): wall time / `POLLS`. No
 //!    round trip waits between requests, so this is the server's time per 304 (parsing,
 //!    routing, token lookup, the calendar's change counter, writing the answer);
-//! 7. `POLLS` subscribers polling: `POLLS` conditional GETs with the current ETag, spread
-//!    over `DOMUS_BENCH_CONNECTIONS` (default 8; see [`DEFAULT_CONNECTIONS`]) threads with one keep-alive connection
-//!    each, started together; total wall time (and requests per second);
-//! 8. the same `POLLS` polls right after one event changed (the PUT is not timed): every
-//!    subscriber still holds the ETag from before the change, so every poll is a full 200
-//!    (the feed is regenerated per request). This is what one change costs when all
-//!    subscribers poll within one refresh period: `POLLS` full feeds.
+//! 9. `POLLS` subscribers polling: `POLLS` conditional GETs with the current ETag, spread
+//!    over `DOMUS_BENCH_CONNECTIONS` (default 8; see [`DEFAULT_CONNECTIONS`]) threads with
+//!    one keep-alive connection each, started together; total wall time (and requests per
+//!    second). A server that closes every connection is polled over at most
+//!    [`BACKLOG_SAFE`] connections (see row 9 in the code);
+//! 10. the same `POLLS` polls right after one event changed (the PUT is not timed): every
+//!     subscriber still holds the ETag from before the change, so every poll is a full
+//!     200. This is what one change costs when all subscribers poll within one refresh
+//!     period: Domus renders the new version once and serves it from its feed cache.
 //!
 //! A peer that answers 200 to conditional GETs (Radicale has no `If-None-Match` on GET)
-//! makes rows 5, 7 and 8 as costly as `POLLS` full GETs (about 20 minutes each for
+//! makes rows 7, 9 and 10 as costly as `POLLS` full GETs (about 20 minutes each for
 //! Radicale at 10,000 events): there they are measured once, over
-//! `DOMUS_BENCH_PEER_POLLS` (default 50) requests, and rows 7-8 are scaled linearly to
+//! `DOMUS_BENCH_PEER_POLLS` (default 50) requests, and rows 9-10 are scaled linearly to
 //! `POLLS` and marked `~`. `DOMUS_BENCH_PEERS=none` measures Domus alone.
 
 #[path = "common/mod.rs"]
@@ -79,10 +86,15 @@ const DEFAULT_POLLS: usize = 1_000;
 /// retransmission (1 s), which would measure TCP rather than the server.
 const DEFAULT_CONNECTIONS: usize = 8;
 const DEFAULT_PEER_POLLS: usize = 50;
+/// Concurrent connections for a server that closes each one: fewer than Radicale's listen
+/// backlog (5).
+const BACKLOG_SAFE: usize = 4;
 /// Every fifth event (index 3, 8, 13, ...) is `CLASS:PRIVATE`.
 const PRIVATE_EVERY: usize = 5;
 
-const ROWS: usize = 8;
+const ROWS: usize = 10;
+/// Rows from here on are poll batches (shown with a rate).
+const FIRST_POLL_ROW: usize = 8;
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
@@ -580,7 +592,7 @@ fn create_link(server: &Server, kind: &str) -> Result<String, String> {
 
 #[derive(Clone)]
 struct Cell {
-    /// ms: per request (rows 1-6) or the whole batch (rows 7-8).
+    /// ms: per request (rows 1-8) or the whole batch (rows 9-10).
     value: Result<f64, String>,
     /// Scaled from fewer requests (`~`).
     estimated: bool,
@@ -670,11 +682,21 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
     let mut conn = Conn::new(&addr);
     let mut cells = Vec::new();
 
+    // Rows 1-3 time the rendering: one event changes (untimed) before each GET, so the
+    // feed has a new version every time and Domus's feed cache cannot answer it.
+    let mut version = 0;
+    let mut change = || -> Result<(), String> {
+        version += 1;
+        let ev = &data[(version * 104_729) % n];
+        put(server, &ev.name, &changed(ev, 10_000 + version))
+    };
+
     // 1. The full feed.
     eprintln!("  {name}: full feed");
     let full = private.get(&[]);
     let mut last = Answer::default();
     let (samples, seen) = repeat(s.runs, |_| {
+        change()?;
         let (d, a) = conn.timed(&full)?;
         if a.status != 200 {
             return Err(format!("GET answered {}", a.status));
@@ -705,7 +727,6 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
             if last.etag.is_some() { "yes" } else { "none" }
         ),
     });
-    let etag = last.etag.clone();
     let keeps_alive = last.kept_alive;
 
     // 2. The public feed (Domus only).
@@ -715,6 +736,7 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
             let req = public.get(&[]);
             let mut text = Vec::new();
             let (samples, seen) = repeat(s.runs, |_| {
+                change()?;
                 let (d, a) = conn.timed(&req)?;
                 if a.status != 200 {
                     return Err(format!("GET answered {}", a.status));
@@ -756,6 +778,7 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
     let gz = private.get(&[("Accept-Encoding", "gzip")]);
     let mut encoding = None;
     let (samples, seen) = repeat(s.runs, |_| {
+        change()?;
         let (d, a) = conn.timed(&gz)?;
         if a.status != 200 {
             return Err(format!("GET answered {}", a.status));
@@ -774,8 +797,36 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
         ),
     });
 
-    // 4. One conditional GET.
-    let Some(etag) = etag else {
+    // 4-5. The same GETs with nothing changed in between: what every subscriber after the
+    // first one gets (Domus answers from its feed cache; a server without one renders).
+    for (label, req) in [("full feed, unchanged", &full), ("gzip, unchanged", &gz)] {
+        eprintln!("  {name}: {label}");
+        let mut expected = None;
+        let (samples, seen) = repeat(s.runs, |_| {
+            let (d, a) = conn.timed(req)?;
+            if a.status != 200 {
+                return Err(format!("GET answered {}", a.status));
+            }
+            // Nothing changed: every answer is the same version.
+            if *expected.get_or_insert_with(|| a.etag.clone()) != a.etag {
+                return Err("the ETag moved without a change".into());
+            }
+            Ok((d, a.seen()))
+        })?;
+        cells.push(Cell {
+            value: Ok(median(samples)),
+            estimated: false,
+            answered: format!(
+                "200, {} VEVENTs, {:.2} MB on the wire",
+                seen.vevents,
+                seen.bytes as f64 / 1e6
+            ),
+        });
+    }
+
+    // 6. One conditional GET, with the current version's ETag.
+    let (_, current) = conn.timed(&full)?;
+    let Some(etag) = current.etag.clone() else {
         let reason = "no ETag on the full GET, nothing to send in If-None-Match".to_string();
         cells.extend(std::iter::repeat_n(Cell::na(reason), ROWS - cells.len()));
         return Ok(cells);
@@ -823,7 +874,7 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
         Ok::<_, String>((median(samples), answered))
     };
 
-    // 5. Conditional GETs one after the other on one connection.
+    // 7. Conditional GETs one after the other on one connection.
     eprintln!("  {name}: {count_polls} sequential conditional GETs");
     let opened = conn.opened;
     let (v, answered) = batch(&mut || {
@@ -849,7 +900,7 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
         ),
     });
 
-    // 6. Pipelined: the server's time per 304.
+    // 8. Pipelined: the server's time per 304.
     cells.push(if !answers_304 {
         Cell::na("no 304 to measure")
     } else if !keeps_alive {
@@ -868,13 +919,26 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
         }
     });
 
-    // 7. Subscribers polling, with the current ETag.
-    eprintln!(
-        "  {name}: {count_polls} polls over {} connections",
+    // 9. Subscribers polling, with the current ETag. A server that closes every
+    // connection gets a new connect per poll: more concurrent connects than its listen
+    // backlog holds (Radicale: 5) wait for TCP's SYN retransmission (1 s, 3 s, ...), which
+    // would time TCP rather than the server, so such a server is polled over at most
+    // `BACKLOG_SAFE` connections (its GIL serialises the work anyway).
+    let connections = if keeps_alive {
         s.connections
-    );
+    } else {
+        s.connections.min(BACKLOG_SAFE)
+    };
+    eprintln!("  {name}: {count_polls} polls over {connections} connections");
+    let with_connections = |answered: String| {
+        if connections == s.connections {
+            answered
+        } else {
+            format!("{answered}; over {connections} connections (closes each one)")
+        }
+    };
     let (v, answered) = batch(&mut || {
-        let (d, seen, connect) = polls(&addr, &conditional, count_polls, s.connections)?;
+        let (d, seen, connect) = polls(&addr, &conditional, count_polls, connections)?;
         if answers_304 && seen.iter().any(|(st, _)| *st != 304) {
             return Err(format!("polls answered {}", statuses(&seen)));
         }
@@ -883,14 +947,14 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
     cells.push(Cell {
         value: Ok(v * s.polls as f64 / count_polls as f64),
         estimated: scaled,
-        answered: if scaled {
+        answered: with_connections(if scaled {
             format!("{answered} (measured over {count_polls} polls)")
         } else {
             answered
-        },
+        }),
     });
 
-    // 8. The same polls right after one change: every subscriber's ETag is stale.
+    // 10. The same polls right after one change: every subscriber's ETag is stale.
     eprintln!("  {name}: {count_polls} polls right after one change");
     let mut run = 0;
     let (v, answered) = batch(&mut || {
@@ -904,7 +968,7 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
             return Err("the ETag did not change with the calendar".into());
         }
         let stale = private.get(&[("If-None-Match", &old)]);
-        let (d, seen, connect) = polls(&addr, &stale, count_polls, s.connections)?;
+        let (d, seen, connect) = polls(&addr, &stale, count_polls, connections)?;
         if seen.iter().any(|&(st, len)| st != 200 || len != after.len) {
             return Err(format!(
                 "polls after the change answered {} (expected 200 with {} bytes)",
@@ -917,11 +981,11 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
     cells.push(Cell {
         value: Ok(v * s.polls as f64 / count_polls as f64),
         estimated: scaled,
-        answered: if scaled {
+        answered: with_connections(if scaled {
             format!("{answered} (measured over {count_polls} polls)")
         } else {
             answered
-        },
+        }),
     });
     Ok(cells)
 }
@@ -933,13 +997,15 @@ fn measure_loaded(server: &Server, data: &[Ev], s: &Settings) -> Result<Vec<Cell
 fn row_label(r: usize, s: &Settings) -> String {
     let p = s.polls;
     match r {
-        0 => "full feed, private link (GET, no validators)".into(),
-        1 => "full feed, public link (private events as busy blocks)".into(),
-        2 => "full feed, `Accept-Encoding: gzip`".into(),
-        3 => "conditional GET, `If-None-Match` current: one request (client wall)".into(),
-        4 => format!("conditional GET, {p} in a row on one connection (per request)"),
-        5 => format!("conditional GET, {p} pipelined on one connection (server time per request)"),
-        6 => format!(
+        0 => "full feed, private link, rendered (one event changed before each GET)".into(),
+        1 => "full feed, public link (private events as busy blocks), rendered".into(),
+        2 => "full feed, `Accept-Encoding: gzip`, rendered and compressed".into(),
+        3 => "full feed, private link, unchanged since the last GET".into(),
+        4 => "full feed, gzip, unchanged since the last GET".into(),
+        5 => "conditional GET, `If-None-Match` current: one request (client wall)".into(),
+        6 => format!("conditional GET, {p} in a row on one connection (per request)"),
+        7 => format!("conditional GET, {p} pipelined on one connection (server time per request)"),
+        8 => format!(
             "{p} subscribers polling, `If-None-Match`, {} connections (total)",
             s.connections
         ),
@@ -951,7 +1017,7 @@ fn show(c: &Cell, r: usize, polls: usize) -> String {
     match &c.value {
         Ok(v) => {
             let tilde = if c.estimated { "~" } else { "" };
-            if r >= 6 {
+            if r >= FIRST_POLL_ROW {
                 format!(
                     "{tilde}{} ({tilde}{:.0}/s)",
                     fmt_ms(*v),

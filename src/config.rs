@@ -85,6 +85,9 @@ pub struct SharingSection {
     pub refresh_secs: u64,
     /// Unknown share tokens one source address may try per minute before getting 429.
     pub misses_per_minute: u32,
+    /// Memory for rendered feeds, in MB (0 keeps none): the subscribers of a feed who
+    /// fetch it after a change share one rendering (and one gzip).
+    pub feed_cache_mb: u64,
 }
 
 impl Default for SharingSection {
@@ -92,6 +95,7 @@ impl Default for SharingSection {
         SharingSection {
             refresh_secs: crate::sharing::DEFAULT_REFRESH_SECS,
             misses_per_minute: 30,
+            feed_cache_mb: 64,
         }
     }
 }

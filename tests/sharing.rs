@@ -481,3 +481,80 @@ fn address_books_are_shared_by_private_vcard_feeds() {
     .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+/// Rendered feeds are cached under their ETag: two domains whose calendars are at the
+/// same version (same ETag) must still each get their own feed, the gzip form must be
+/// the same feed, and a change must show at once.
+#[test]
+fn cached_feeds_stay_per_domain_and_follow_changes() {
+    let s = setup();
+    let put = |user: (&str, &str), name: &str, summary: &str| {
+        let ics = format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Test//EN\r\nBEGIN:VEVENT\r\nUID:{name}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260310T090000Z\r\nDTEND:20260310T100000Z\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        );
+        let cal = format!("/dav/calendars/{}/calendar/{name}.ics", user.0);
+        let r = as_user(&s, Method::PUT, &cal, user)
+            .header("Content-Type", "text/calendar")
+            .body(ics)
+            .send()
+            .unwrap();
+        assert!(r.status().is_success());
+    };
+    let link = |user: (&str, &str)| -> Value {
+        let r = as_user(
+            &s,
+            Method::POST,
+            "/api/v1/calendars/calendar/share-links",
+            user,
+        )
+        .json(&json!({ "kind": "private" }))
+        .send()
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json().unwrap()
+    };
+    put(ALICE, "e1", "Alice's event");
+    put(BOB, "e1", "Bob's event");
+    let (a, b) = (link(ALICE), link(BOB));
+    let first_a = fetch(&s, &a);
+    let etag_a = first_a.headers()["etag"].to_str().unwrap().to_string();
+    assert!(first_a.text().unwrap().contains("Alice's event"));
+    let first_b = fetch(&s, &b);
+    let etag_b = first_b.headers()["etag"].to_str().unwrap().to_string();
+    // The two domains did the same writes: their feeds have the same version, so the same
+    // ETag, which is what makes this a test of the cache key.
+    assert_eq!(
+        etag_a, etag_b,
+        "the two feeds should be at the same version"
+    );
+    let text_b = first_b.text().unwrap();
+    assert!(text_b.contains("Bob's event") && !text_b.contains("Alice's"));
+    // Again (from the cache now), each its own.
+    assert!(fetch(&s, &a).text().unwrap().contains("Alice's event"));
+    let again_b = fetch(&s, &b).text().unwrap();
+    assert_eq!(again_b, text_b);
+    // The gzip form is the same feed.
+    let url = b["url"].as_str().unwrap();
+    let gz = reqwest::blocking::Client::builder()
+        .no_gzip()
+        .build()
+        .unwrap()
+        .get(s.url(&url[url.find("/share/").unwrap()..]))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.headers()["vary"], "Accept-Encoding");
+    let mut inflated = String::new();
+    use std::io::Read;
+    flate2::read::GzDecoder::new(&gz.bytes().unwrap()[..])
+        .read_to_string(&mut inflated)
+        .unwrap();
+    assert_eq!(inflated, text_b);
+    // A change shows at once, under a new ETag.
+    put(ALICE, "e2", "Alice's second event");
+    let changed = fetch(&s, &a);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag_a);
+    let text = changed.text().unwrap();
+    assert!(text.contains("Alice's second event") && text.contains("Alice's event"));
+}

@@ -98,6 +98,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.sharing.misses_per_minute,
             Duration::from_secs(60),
         )),
+        feeds: std::sync::Arc::new(crate::sharing::cache::FeedCache::new(
+            (config.sharing.feed_cache_mb as usize).saturating_mul(1 << 20),
+            Duration::from_secs(config.sharing.refresh_secs.max(60)),
+        )),
     };
     let closer = tokio::spawn(close_idle_domains(store.clone()));
     let refresher = tokio::spawn(crate::sharing::subscriptions::run_refresher(

@@ -70,6 +70,8 @@ pub struct AppState {
     pub locks: Arc<crate::dav::locks::LockTable>,
     /// Unknown share tokens per source address (see `share.rs`).
     pub share_misses: Arc<crate::auth::throttle::Throttle>,
+    /// Rendered share feeds (see `sharing::cache`).
+    pub feeds: Arc<crate::sharing::cache::FeedCache>,
 }
 
 /// The DAV spaces this server serves, registered with the engine.
@@ -185,10 +187,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(max_upload))
         .layer(axum::middleware::from_fn(buffer_body))
         .layer(RequestBodyLimitLayer::new(max_upload));
-    // Share feeds: no authentication (the token is the key), gzip when asked.
-    let shares = Router::new()
-        .route("/share/{file}", get(share::feed))
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true));
+    // Share feeds: no authentication (the token is the key); gzip when asked, compressed
+    // once per feed version by the handler (`sharing::cache`).
+    let shares = Router::new().route("/share/{file}", get(share::feed));
     Router::new()
         .merge(api)
         .merge(uploads)

@@ -5,6 +5,8 @@
 //! path is logged as `/share/<token>`). The feed carries a strong ETag derived from the
 //! calendar's change counter, Last-Modified, `Cache-Control` with the refresh interval as
 //! max-age, and answers 304 to `If-None-Match` / `If-Modified-Since`; gzip when asked.
+//! A rendered feed (and its gzip form) is kept in `sharing::cache` under its ETag, so the
+//! subscribers who fetch a feed after a change share one rendering.
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -14,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::extract::peer_ip;
 use crate::auth::throttle::source_key;
+use crate::sharing::cache::{self, Key};
 use crate::sharing::{self, Feed};
 use crate::store::shares::Collection;
 
@@ -85,10 +88,16 @@ pub async fn feed(
     }
     let token = token.to_string();
     let conditional = Conditional::of(&parts.headers);
+    let gzip = parts
+        .headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(cache::accepts_gzip);
     let store = state.store.clone();
+    let feeds = state.feeds.clone();
     let refresh = state.config.sharing.refresh_secs.max(60);
-    let found =
-        crate::store::blocking(move || -> Result<Option<Feed>, crate::store::StoreError> {
+    let found = crate::store::blocking(
+        move || -> Result<Option<Served>, crate::store::StoreError> {
             let Some((db, link)) = sharing::resolve(&store, &token)? else {
                 return Ok(None);
             };
@@ -96,8 +105,24 @@ pub async fn feed(
                 return Ok(None);
             }
             let now = crate::store::now_unix();
-            // The validators come from the index: a current copy is answered 304 unrendered.
-            let fresh = |etag: &str, last_modified: i64| conditional.fresh(etag, last_modified);
+            let key = |etag: &str| Key {
+                domain: db.id().clone(),
+                etag: etag.to_string(),
+                gzip,
+            };
+            // The validators come from the index: a current copy is answered 304, and a
+            // feed rendered before under the same ETag is taken from the cache, both
+            // without rendering.
+            let cached = std::cell::RefCell::new(None);
+            let fresh = |etag: &str, last_modified: i64| {
+                if conditional.fresh(etag, last_modified) {
+                    return true;
+                }
+                let hit = feeds.get(&key(etag));
+                let found = hit.is_some();
+                *cached.borrow_mut() = hit;
+                found
+            };
             let feed = db.read(|r| match wanted {
                 Collection::Calendar => sharing::calendar_feed(r, &link, refresh, now, &fresh),
                 Collection::Addressbook => sharing::addressbook_feed(r, &link, version, &fresh),
@@ -106,11 +131,32 @@ pub async fn feed(
             if feed.is_some() && link.last_used_at.is_none_or(|at| at < now - 60) {
                 let _ = db.write(|w| sharing::touch(w, &link));
             }
-            Ok(feed)
-        })
-        .await;
-    let feed = match found {
-        Ok(Some(feed)) => feed,
+            let Some(mut feed) = feed else {
+                return Ok(None);
+            };
+            let body = match (feed.body.take(), cached.into_inner()) {
+                (_, Some(hit)) => Some(hit),
+                (Some(text), None) => {
+                    let plain = bytes::Bytes::from(text);
+                    let mut identity = key(&feed.etag);
+                    identity.gzip = false;
+                    feeds.put(identity, plain.clone());
+                    if gzip {
+                        let packed = cache::gzip(&plain);
+                        feeds.put(key(&feed.etag), packed.clone());
+                        Some(packed)
+                    } else {
+                        Some(plain)
+                    }
+                }
+                (None, None) => None,
+            };
+            Ok(Some(Served { feed, body, gzip }))
+        },
+    )
+    .await;
+    let served = match found {
+        Ok(Some(served)) => served,
         Ok(None) => {
             state.share_misses.fail(&source);
             tracing::info!("404: unknown, revoked or orphaned share token");
@@ -121,7 +167,15 @@ pub async fn feed(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    respond(parts.method == axum::http::Method::HEAD, feed, refresh)
+    respond(parts.method == axum::http::Method::HEAD, served, refresh)
+}
+
+/// A feed's validators and the body to send: None for a 304 (the client's copy is
+/// current), gzip-compressed when `gzip`.
+struct Served {
+    feed: Feed,
+    body: Option<bytes::Bytes>,
+    gzip: bool,
 }
 
 /// A request's `If-None-Match` / `If-Modified-Since`.
@@ -156,8 +210,9 @@ impl Conditional {
     }
 }
 
-/// The 200, or the 304 when the feed was not rendered (the client's copy is current).
-fn respond(head: bool, feed: Feed, refresh: u64) -> Response {
+/// The 200, or the 304 when there is no body (the client's copy is current).
+fn respond(head: bool, served: Served, refresh: u64) -> Response {
+    let Served { feed, body, gzip } = served;
     let last_modified = crate::timefmt::http_date(feed.last_modified);
     let mut common = HeaderMap::new();
     let mut put = |name: header::HeaderName, value: String| {
@@ -169,7 +224,8 @@ fn respond(head: bool, feed: Feed, refresh: u64) -> Response {
     put(header::LAST_MODIFIED, last_modified);
     put(header::CACHE_CONTROL, format!("private, max-age={refresh}"));
     put(header::REFERRER_POLICY, "no-referrer".into());
-    let Some(body) = feed.body else {
+    put(header::VARY, "Accept-Encoding".into());
+    let Some(body) = body else {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     };
     put(header::CONTENT_TYPE, feed.content_type.into());
@@ -182,6 +238,9 @@ fn respond(head: bool, feed: Feed, refresh: u64) -> Response {
         header::CONTENT_DISPOSITION,
         format!("inline; filename=\"{file}\""),
     );
+    if gzip {
+        put(header::CONTENT_ENCODING, "gzip".into());
+    }
     let body = if head {
         Body::empty()
     } else {

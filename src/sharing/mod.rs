@@ -17,6 +17,7 @@ use crate::store::domain::{DomainRead, DomainWrite};
 use crate::store::shares::{Collection, LinkKind, ShareLink, new_link_id};
 use crate::store::{AccountId, DomainDb, DomainId, Store, StoreError};
 
+pub mod cache;
 pub mod fetch;
 pub mod subscriptions;
 
