@@ -345,7 +345,8 @@ static CALENDAR_PROPS: &[LiveProp] = &[
 /// VCALENDAR holding every object's components, each VTIMEZONE once per TZID. Works on
 /// lines: BEGIN/END lines are never folded, and everything else is copied as it was.
 pub fn merge(objects: &[String], name: Option<&str>) -> String {
-    let mut out = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Domus//Domus//EN\r\n");
+    let mut out = String::with_capacity(objects.iter().map(String::len).sum::<usize>() + 256);
+    out.push_str("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Domus//Domus//EN\r\n");
     if let Some(n) = name {
         let escaped = n
             .replace('\\', "\\\\")
@@ -359,18 +360,23 @@ pub fn merge(objects: &[String], name: Option<&str>) -> String {
         let mut depth = 0usize;
         let mut block: Vec<&str> = Vec::new();
         let mut tzid: Option<String> = None;
-        for line in obj.split('\n').map(|l| l.trim_end_matches('\r')) {
-            let upper = line.to_ascii_uppercase();
-            if upper.starts_with("BEGIN:") {
+        for line in crate::groupware::lines(obj) {
+            // Names compared in place: a whole calendar is hundreds of thousands of lines.
+            let named = |prefix: &str| {
+                line.as_bytes()
+                    .get(..prefix.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+            };
+            if named("BEGIN:") {
                 depth += 1;
             }
             if depth >= 2 {
                 block.push(line);
-                if depth == 2 && upper.starts_with("TZID:") {
+                if depth == 2 && named("TZID:") {
                     tzid = Some(line[5..].to_string());
                 }
             }
-            if upper.starts_with("END:") {
+            if named("END:") {
                 if depth == 2 {
                     let is_tz = block
                         .first()

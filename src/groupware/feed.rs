@@ -38,32 +38,30 @@ const BUSY_KEEPS: &[&str] = &[
     "CLASS",
 ];
 
-/// One content line with its folded continuations.
+/// One content line with its folded continuations (a feed renders every object of a
+/// calendar through here: nothing is allocated for a line that is only copied).
 struct Prop<'a> {
-    lines: Vec<&'a str>,
+    first: &'a str,
+    folded: Vec<&'a str>,
 }
 
 impl Prop<'_> {
+    fn lines(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.first).chain(self.folded.iter().copied())
+    }
+
     fn unfolded(&self) -> String {
-        let mut s = String::new();
-        for (i, l) in self.lines.iter().enumerate() {
-            if i == 0 {
-                s.push_str(l);
-            } else {
-                s.push_str(l.get(1..).unwrap_or(""));
-            }
+        let mut s = self.first.to_string();
+        for l in &self.folded {
+            s.push_str(l.get(1..).unwrap_or(""));
         }
         s
     }
 
-    /// The property name, upper-cased.
-    fn name(&self) -> String {
-        let first = self.lines.first().copied().unwrap_or("");
-        first
-            .split([';', ':'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_uppercase()
+    /// Whether the property is named `name` (upper-case), compared in place.
+    fn is(&self, name: &str) -> bool {
+        let end = self.first.find([';', ':']).unwrap_or(self.first.len());
+        self.first[..end].eq_ignore_ascii_case(name)
     }
 
     /// (parameters part, value) of the unfolded line; the value starts after the first
@@ -107,14 +105,14 @@ struct Comp<'a> {
 
 impl Comp<'_> {
     fn first(&self, name: &str) -> Option<&Prop<'_>> {
-        self.props.iter().find(|p| p.name() == name)
+        self.props.iter().find(|p| p.is(name))
     }
 
     fn write(&self, out: &mut String) {
         out.push_str(self.begin);
         out.push_str("\r\n");
         for p in &self.props {
-            for l in &p.lines {
+            for l in p.lines() {
                 out.push_str(l);
                 out.push_str("\r\n");
             }
@@ -131,25 +129,29 @@ impl Comp<'_> {
 fn parse(text: &str) -> Option<Comp<'_>> {
     let mut stack: Vec<Comp<'_>> = Vec::new();
     let mut root = None;
-    for line in text.split('\n').map(|l| l.trim_end_matches('\r')) {
+    for line in super::lines(text) {
         if line.is_empty() {
             continue;
         }
         if line.starts_with([' ', '\t']) {
             let top = stack.last_mut()?;
-            top.props.last_mut()?.lines.push(line);
+            top.props.last_mut()?.folded.push(line);
             continue;
         }
-        let upper = line.to_ascii_uppercase();
-        if let Some(name) = upper.strip_prefix("BEGIN:") {
+        let named = |prefix: &str| {
+            line.as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
+        if named("BEGIN:") {
             stack.push(Comp {
-                name: name.trim().to_string(),
+                name: line[6..].trim().to_ascii_uppercase(),
                 begin: line,
                 end: "",
                 props: Vec::new(),
                 children: Vec::new(),
             });
-        } else if upper.starts_with("END:") {
+        } else if named("END:") {
             let mut done = stack.pop()?;
             done.end = line;
             match stack.last_mut() {
@@ -157,7 +159,10 @@ fn parse(text: &str) -> Option<Comp<'_>> {
                 None => root = Some(done),
             }
         } else {
-            stack.last_mut()?.props.push(Prop { lines: vec![line] });
+            stack.last_mut()?.props.push(Prop {
+                first: line,
+                folded: Vec::new(),
+            });
         }
     }
     root.filter(|r| r.name == "VCALENDAR")
@@ -165,16 +170,13 @@ fn parse(text: &str) -> Option<Comp<'_>> {
 
 /// Whether the owner (any of `owner`, lower-case addresses) declined the component.
 fn declined_by(comp: &Comp<'_>, owner: &[String]) -> bool {
-    comp.props
-        .iter()
-        .filter(|p| p.name() == "ATTENDEE")
-        .any(|p| {
-            let address = p.value().to_ascii_lowercase();
-            let address = address.strip_prefix("mailto:").unwrap_or(&address);
-            owner.iter().any(|o| o == address)
-                && p.param("PARTSTAT")
-                    .is_some_and(|s| s.eq_ignore_ascii_case("DECLINED"))
-        })
+    comp.props.iter().filter(|p| p.is("ATTENDEE")).any(|p| {
+        let address = p.value().to_ascii_lowercase();
+        let address = address.strip_prefix("mailto:").unwrap_or(&address);
+        owner.iter().any(|o| o == address)
+            && p.param("PARTSTAT")
+                .is_some_and(|s| s.eq_ignore_ascii_case("DECLINED"))
+    })
 }
 
 fn is_main(name: &str) -> bool {
@@ -209,7 +211,7 @@ pub fn filter_object(text: &str, visibility: Visibility, owner: &[String]) -> Op
         let busy =
             visibility == Visibility::Public && (class == "PRIVATE" || class == "CONFIDENTIAL");
         if busy {
-            c.props.retain(|p| BUSY_KEEPS.contains(&p.name().as_str()));
+            c.props.retain(|p| BUSY_KEEPS.iter().any(|k| p.is(k)));
             c.children.clear();
         }
         kept.push((c, busy));
@@ -217,18 +219,18 @@ pub fn filter_object(text: &str, visibility: Visibility, owner: &[String]) -> Op
     if !kept.iter().any(|(c, _)| is_main(&c.name)) {
         return None;
     }
-    let mut out = String::new();
+    let mut out = String::with_capacity(text.len() + 64);
     out.push_str(root.begin);
     out.push_str("\r\n");
     for p in &root.props {
-        for l in &p.lines {
+        for l in p.lines() {
             out.push_str(l);
             out.push_str("\r\n");
         }
     }
     for (c, busy) in &kept {
         let is_master = is_main(&c.name) && c.first("RECURRENCE-ID").is_none();
-        let mut body = String::new();
+        let mut body = String::with_capacity(text.len());
         c.write(&mut body);
         if *busy {
             // A busy block: say so, without saying what.
