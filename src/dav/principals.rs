@@ -13,13 +13,13 @@ use axum::response::Response;
 
 use super::methods::{multistatus, status_line};
 use super::props::{LiveProp, PropEnv};
-use super::space::{PropertyOp, Resource, Space};
+use super::space::{Resource, Space};
 use super::xml::{DAV, Element, Name, XmlOut};
 use super::{DavError, ROOT, principal_href};
 use crate::auth::Principal;
 use crate::http::AppState;
 use crate::store::AccountId;
-use crate::store::domain::{DomainRead, DomainWrite};
+use crate::store::domain::DomainRead;
 use crate::store::files::DeadProperty;
 
 pub struct PrincipalSpace;
@@ -27,14 +27,6 @@ pub struct PrincipalSpace;
 const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
 const CS: &str = "http://calendarserver.org/ns/";
 const CARDDAV: &str = "urn:ietf:params:xml:ns:carddav";
-
-fn read_only() -> DavError {
-    DavError::condition(
-        StatusCode::FORBIDDEN,
-        "need-privileges",
-        "principals are read-only",
-    )
-}
 
 fn displayname(env: &PropEnv<'_>, out: &mut XmlOut) -> bool {
     out.text_element(&Name::dav("displayname"), &env.ctx.owner_name);
@@ -153,6 +145,10 @@ static PRINCIPAL_PROPS: &[LiveProp] = &[
 ];
 
 impl Space for PrincipalSpace {
+    fn read_only_reason(&self) -> &'static str {
+        "principals are read-only"
+    }
+
     fn name(&self) -> &'static str {
         "principals"
     }
@@ -217,57 +213,6 @@ impl Space for PrincipalSpace {
         _: &str,
     ) -> Result<Option<Vec<u8>>, DavError> {
         Ok(None)
-    }
-
-    fn put(
-        &self,
-        _: &DomainWrite<'_>,
-        _: &AccountId,
-        _: &str,
-        _: &str,
-        _: &[u8],
-    ) -> Result<(Resource, bool), DavError> {
-        Err(read_only())
-    }
-
-    fn mkcol(
-        &self,
-        _: &DomainWrite<'_>,
-        _: &AccountId,
-        _: &str,
-        _: &[Name],
-        _: &[PropertyOp],
-    ) -> Result<(), DavError> {
-        Err(read_only())
-    }
-
-    fn delete(&self, _: &DomainWrite<'_>, _: &AccountId, _: &str) -> Result<(), DavError> {
-        Err(read_only())
-    }
-
-    fn copy(
-        &self,
-        _: &DomainWrite<'_>,
-        _: &AccountId,
-        _: &str,
-        _: &str,
-        _: bool,
-    ) -> Result<(), DavError> {
-        Err(read_only())
-    }
-
-    fn rename(&self, _: &DomainWrite<'_>, _: &AccountId, _: &str, _: &str) -> Result<(), DavError> {
-        Err(read_only())
-    }
-
-    fn patch_properties(
-        &self,
-        _: &DomainWrite<'_>,
-        _: &AccountId,
-        _: &str,
-        _: &[PropertyOp],
-    ) -> Result<(), DavError> {
-        Err(read_only())
     }
 }
 

@@ -32,7 +32,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::props::{LiveProp, PropEnv};
-use super::space::{PropertyOp, ReportFuture, Resource, Space};
+use super::space::{ReportFuture, Resource, Space};
 use super::xml::{DAV, Element, Name, XmlOut};
 use super::{Access, Ctx, DavError, ROOT};
 use crate::caldav::CALDAV;
@@ -802,19 +802,15 @@ static NOTIFICATION_PROPS: &[LiveProp] = &[
     LiveProp { ns: CS, name: "notificationtype", protected: true, allprop: false, write: notificationtype },
 ];
 
-fn read_only() -> DavError {
-    DavError::condition(
-        StatusCode::FORBIDDEN,
-        "need-privileges",
-        "notifications are written by the server; clients read and delete them",
-    )
-}
-
 fn uid_of(path: &str) -> Option<&str> {
     path.strip_suffix(".xml").filter(|u| !u.contains('/'))
 }
 
 impl Space for NotificationSpace {
+    fn read_only_reason(&self) -> &'static str {
+        "notifications are written by the server; clients read and delete them"
+    }
+
     fn name(&self) -> &'static str {
         "notifications"
     }
@@ -895,61 +891,14 @@ impl Space for NotificationSpace {
         Ok(r.notification(owner, uid)?.map(|n| n.xml.into_bytes()))
     }
 
-    fn put(
-        &self,
-        _: &DomainWrite<'_>,
-        _: &AccountId,
-        _: &str,
-        _: &str,
-        _: &[u8],
-    ) -> Result<(Resource, bool), DavError> {
-        Err(read_only())
-    }
-
-    fn mkcol(
-        &self,
-        _: &DomainWrite<'_>,
-        _: &AccountId,
-        _: &str,
-        _: &[Name],
-        _: &[PropertyOp],
-    ) -> Result<(), DavError> {
-        Err(read_only())
-    }
-
     fn delete(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError> {
         let Some(uid) = uid_of(path) else {
-            return Err(read_only());
+            return Err(self.read_only());
         };
         if w.delete_notification(owner, uid)? {
             Ok(())
         } else {
             Err(DavError::not_found(format!("no notification {path}")))
         }
-    }
-
-    fn copy(
-        &self,
-        _: &DomainWrite<'_>,
-        _: &AccountId,
-        _: &str,
-        _: &str,
-        _: bool,
-    ) -> Result<(), DavError> {
-        Err(read_only())
-    }
-
-    fn rename(&self, _: &DomainWrite<'_>, _: &AccountId, _: &str, _: &str) -> Result<(), DavError> {
-        Err(read_only())
-    }
-
-    fn patch_properties(
-        &self,
-        _: &DomainWrite<'_>,
-        _: &AccountId,
-        _: &str,
-        _: &[PropertyOp],
-    ) -> Result<(), DavError> {
-        Err(read_only())
     }
 }

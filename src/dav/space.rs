@@ -6,6 +6,8 @@
 //! Every operation runs inside a transaction the engine opened, so a space's checks and
 //! its write share it, and fails with a [`DavError`] carrying the RFC's precondition.
 
+use axum::http::StatusCode;
+
 use super::Ctx;
 use super::DavError;
 use super::props::LiveProp;
@@ -110,50 +112,85 @@ pub trait Space: Send + Sync + 'static {
         (body, None)
     }
 
-    /// Stores a resource; returns it and whether it was created.
+    /// Why a write is refused in a space that clients only read: the text of the 403
+    /// (`DAV:need-privileges`) the default write methods below answer.
+    fn read_only_reason(&self) -> &'static str {
+        "this resource is read-only"
+    }
+
+    /// The 403 of a refused write (see [`Space::read_only_reason`]).
+    fn read_only(&self) -> DavError {
+        DavError::condition(
+            StatusCode::FORBIDDEN,
+            "need-privileges",
+            self.read_only_reason(),
+        )
+    }
+
+    /// Stores a resource; returns it and whether it was created. Read-only by default.
     fn put(
         &self,
-        w: &DomainWrite<'_>,
-        owner: &AccountId,
-        path: &str,
-        content_type: &str,
-        body: &[u8],
-    ) -> Result<(Resource, bool), DavError>;
+        _w: &DomainWrite<'_>,
+        _owner: &AccountId,
+        _path: &str,
+        _content_type: &str,
+        _body: &[u8],
+    ) -> Result<(Resource, bool), DavError> {
+        Err(self.read_only())
+    }
     /// Creates a collection with extra resource types (besides `DAV:collection`; empty
-    /// for a plain one) and initial properties.
+    /// for a plain one) and initial properties. Read-only by default.
     fn mkcol(
         &self,
-        w: &DomainWrite<'_>,
-        owner: &AccountId,
-        path: &str,
-        types: &[Name],
-        props: &[PropertyOp],
-    ) -> Result<(), DavError>;
-    fn delete(&self, w: &DomainWrite<'_>, owner: &AccountId, path: &str) -> Result<(), DavError>;
-    /// Copies `from` to the free path `to` (with members when `deep`).
+        _w: &DomainWrite<'_>,
+        _owner: &AccountId,
+        _path: &str,
+        _types: &[Name],
+        _props: &[PropertyOp],
+    ) -> Result<(), DavError> {
+        Err(self.read_only())
+    }
+    /// Read-only by default.
+    fn delete(
+        &self,
+        _w: &DomainWrite<'_>,
+        _owner: &AccountId,
+        _path: &str,
+    ) -> Result<(), DavError> {
+        Err(self.read_only())
+    }
+    /// Copies `from` to the free path `to` (with members when `deep`). Read-only by
+    /// default.
     fn copy(
         &self,
-        w: &DomainWrite<'_>,
-        owner: &AccountId,
-        from: &str,
-        to: &str,
-        deep: bool,
-    ) -> Result<(), DavError>;
-    /// Moves `from` to the free path `to`.
+        _w: &DomainWrite<'_>,
+        _owner: &AccountId,
+        _from: &str,
+        _to: &str,
+        _deep: bool,
+    ) -> Result<(), DavError> {
+        Err(self.read_only())
+    }
+    /// Moves `from` to the free path `to`. Read-only by default.
     fn rename(
         &self,
-        w: &DomainWrite<'_>,
-        owner: &AccountId,
-        from: &str,
-        to: &str,
-    ) -> Result<(), DavError>;
+        _w: &DomainWrite<'_>,
+        _owner: &AccountId,
+        _from: &str,
+        _to: &str,
+    ) -> Result<(), DavError> {
+        Err(self.read_only())
+    }
+    /// Read-only by default.
     fn patch_properties(
         &self,
-        w: &DomainWrite<'_>,
-        owner: &AccountId,
-        path: &str,
-        ops: &[PropertyOp],
-    ) -> Result<(), DavError>;
+        _w: &DomainWrite<'_>,
+        _owner: &AccountId,
+        _path: &str,
+        _ops: &[PropertyOp],
+    ) -> Result<(), DavError> {
+        Err(self.read_only())
+    }
 
     /// Whether the owner's collections of this space can be granted to others (the
     /// first path segment names the collection); a space without grants is its owner's

@@ -209,15 +209,6 @@ impl DomainRead<'_> {
             .optional()?)
     }
 
-    /// An object's index row and data in one lookup.
-    pub fn calendar_object_with_data(
-        &self,
-        calendar_id: i64,
-        name: &str,
-    ) -> Result<Option<(ObjectMeta, String)>> {
-        self.calendar_object_lookup()?.get(calendar_id, name)
-    }
-
     /// Looks objects up (index row and data) with one prepared statement: a multiget asks
     /// for hundreds.
     pub fn calendar_object_lookup(&self) -> Result<ObjectLookup<'_>> {

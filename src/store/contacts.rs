@@ -201,20 +201,6 @@ impl DomainRead<'_> {
         Ok(out)
     }
 
-    pub fn cards_map<T>(&self, book_id: i64, mut map: impl FnMut(CardMeta) -> T) -> Result<Vec<T>> {
-        let mut stmt = self.conn().prepare_cached(concat!(
-            "SELECT ",
-            card_columns!(),
-            " FROM card WHERE addressbook_id = ?1 ORDER BY name"
-        ))?;
-        let mut rows = stmt.query([book_id])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(map(card_from_row(row)?));
-        }
-        Ok(out)
-    }
-
     pub fn card(&self, book_id: i64, name: &str) -> Result<Option<CardMeta>> {
         Ok(self
             .conn()
